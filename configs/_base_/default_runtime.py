@@ -1,0 +1,44 @@
+# Runtime shared by every facessl config.
+default_scope = 'facessl'
+
+default_hooks = dict(
+    runtime_info=dict(type='RuntimeInfoHook'),
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # 'local_atomic' writes to a temporary file and renames it into place,
+    # so a crash during a save never leaves a half-written checkpoint.
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=1,
+        max_keep_ckpts=3,
+        backend_args=dict(backend='local_atomic')),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+
+custom_hooks = [
+    # Stops on a NaN/inf loss before the checkpoint hook can save it.
+    dict(type='NaNGuardHook'),
+    # Reseeds every epoch from (seed, rank, epoch), so a resumed run
+    # continues exactly as an uninterrupted one.
+    dict(type='EpochSeedHook'),
+]
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+
+vis_backends = [
+    dict(type='LocalVisBackend'),
+    dict(type='TensorboardVisBackend'),
+]
+visualizer = dict(
+    type='UniversalVisualizer', vis_backends=vis_backends, name='visualizer')
+
+log_processor = dict(window_size=10)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

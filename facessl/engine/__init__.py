@@ -1,0 +1,2 @@
+"""facessl.engine."""
+from . import hooks, optimizers  # noqa: F401

@@ -1,0 +1,3 @@
+"""facessl.engine.hooks."""
+from .nan_guard import NaNGuardHook
+from .seed_hook import EpochSeedHook

@@ -1,0 +1,2 @@
+"""facessl version."""
+__version__ = '0.1.0'

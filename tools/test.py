@@ -1,0 +1,82 @@
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+from facessl.registry import RUNNERS
+from facessl.utils import register_all_modules
+from facessl.utils.checkpoint import trust_checkpoint
+from facessl.utils.config import adapt_dist_backend, check_config_keys
+
+
+def parse_args():
+    """Command-line arguments, as mmpretrain's ``tools/test.py``."""
+    parser = argparse.ArgumentParser(description='Evaluate a facessl model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save logs')
+    parser.add_argument(
+        '--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load the checkpoint with weights_only=False (trusted files)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def main():
+    """Build the runner and run the test loop (the val settings if the
+    config has no ``test_*`` settings)."""
+    args = parse_args()
+    register_all_modules(init_default_scope=False)
+    if args.trust_checkpoint:
+        trust_checkpoint(args.checkpoint)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file {args.config} does not exist')
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    check_config_keys(cfg)
+    for part in ('dataloader', 'evaluator', 'cfg'):
+        if cfg.get(f'test_{part}') is None and cfg.get(f'val_{part}'):
+            cfg[f'test_{part}'] = cfg[f'val_{part}']
+    if cfg.get('test_dataloader') is None:
+        raise KeyError(f'{args.config}: no test_dataloader/val_dataloader '
+                       'to evaluate on')
+    name = osp.splitext(osp.basename(args.config))[0]
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', name)
+    cfg.load_from, cfg.resume = args.checkpoint, False
+    cfg.launcher = args.launcher
+    adapt_dist_backend(cfg)
+    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
+        Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump({k: float(v) if hasattr(v, '__float__') else v
+                       for k, v in metrics.items()}, f, indent=2)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
