@@ -21,14 +21,44 @@ class RegistryClashError(KeyError):
         return str(self.args[0])
 
 
+def _describe(obj) -> str:
+    """``module.qualname`` of a registered object, or its repr."""
+    qualname = getattr(obj, '__qualname__', None)
+    if qualname is None:
+        return repr(obj)
+    return f'{getattr(obj, "__module__", "?")}.{qualname}'
+
+
+def _same_definition(a, b) -> bool:
+    """True for one object, or one class/function defined and imported twice
+    (e.g. ``importlib.reload``); objects without a qualname never match."""
+    if a is b:
+        return True
+    qa, qb = getattr(a, '__qualname__', None), getattr(b, '__qualname__', None)
+    return (qa is not None and qa == qb
+            and getattr(a, '__module__', None) == getattr(
+                b, '__module__', None))
+
+
 class FaceRegistry(Registry):
     """A :class:`mmengine.registry.Registry` that refuses name clashes.
 
     The same object registered again under the same name (a module imported
-    twice) is accepted; anything else raises :class:`RegistryClashError`
-    naming the module already registered and the one trying to register.
-    ``force=True`` still overrides, as in MMEngine, for deliberate patches.
+    twice) is accepted. Anything else raises :class:`RegistryClashError`
+    naming both modules: a second registration in this registry, and also a
+    name that an ancestor registry (mmpretrain's, MMEngine's) already holds,
+    which would silently shadow it in the ``facessl`` scope. ``force=True``
+    declares a deliberate override (e.g. facessl's ``ColorJitter``, which
+    fixes mmpretrain's under NumPy 2).
     """
+
+    def _ancestor_owner(self, name: str):
+        parent = self.parent
+        while parent is not None:
+            if name in parent._module_dict:
+                return parent, parent._module_dict[name]
+            parent = parent.parent
+        return None, None
 
     def _register_module(self,
                          module: Type,
@@ -39,20 +69,22 @@ class FaceRegistry(Registry):
         names = module_name or module.__name__
         names = [names] if isinstance(names, str) else names
         for name in names:
-            existing = self._module_dict.get(name)
-            if existing is None or force or existing is module:
+            if force:
                 continue
-            if (getattr(existing, '__module__', None) == module.__module__ and
-                    getattr(existing, '__qualname__', None) == getattr(
-                        module, '__qualname__', None)):
-                continue  # the same definition re-imported (e.g. reload)
+            existing = self._module_dict.get(name)
+            where = f"the facessl '{self.name}' registry"
+            if existing is None:
+                owner, existing = self._ancestor_owner(name)
+                if owner is not None:
+                    where = (f"the parent '{owner.name}' registry "
+                             f"(scope '{owner.scope}')")
+            if existing is None or _same_definition(existing, module):
+                continue
             raise RegistryClashError(
-                f"'{name}' is already registered in the facessl "
-                f"'{self.name}' registry by "
-                f'{existing.__module__}.{existing.__qualname__}; '
-                f'{module.__module__}.{module.__qualname__} tried to register '
-                'the same name. Rename one of them, or pass force=True to '
-                'override on purpose.')
+                f"'{name}' is already registered in {where} by "
+                f'{_describe(existing)}; {_describe(module)} tried to '
+                'register the same name. Rename one of them, or pass '
+                'force=True to override on purpose.')
         super()._register_module(module, module_name, force=True)
 
 
@@ -87,6 +119,8 @@ TRANSFORMS = _child('transform', mmpretrain_registry.TRANSFORMS,
 MODELS = _child('model', mmpretrain_registry.MODELS, _MODELS)
 MODEL_WRAPPERS = _child('model_wrapper', mmpretrain_registry.MODEL_WRAPPERS,
                         _MODELS)
+BATCH_AUGMENTS = _child('batch augment', mmpretrain_registry.BATCH_AUGMENTS,
+                        _MODELS)
 WEIGHT_INITIALIZERS = _child('weight initializer',
                              mmpretrain_registry.WEIGHT_INITIALIZERS, _MODELS)
 TASK_UTILS = _child('task util', mmpretrain_registry.TASK_UTILS, _MODELS)
@@ -104,6 +138,6 @@ __all__ = [
     'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'DATASETS',
     'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
-    'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS', 'EVALUATORS',
+    'BATCH_AUGMENTS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS', 'EVALUATORS',
     'VISUALIZERS', 'VISBACKENDS'
 ]

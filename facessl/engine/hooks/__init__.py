@@ -1,3 +1,8 @@
 """facessl.engine.hooks."""
 from .nan_guard import NaNGuardHook
 from .seed_hook import EpochSeedHook
+from .validate_at_start import ValidateAtStartHook
+from .visualization_hook import SSLVisualizationHook  # noqa: F401
+from .freeze_last_layer_hook import FreezeLastLayerHook  # noqa: F401
+from .teacher_ema_hook import TeacherEMAHook  # noqa: F401
+from .teacher_temp_hook import TeacherTempHook  # noqa: F401

@@ -1,0 +1,2 @@
+"""facessl.datasets.transforms."""
+from .color import ColorJitter  # noqa: F401

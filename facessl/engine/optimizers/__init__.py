@@ -1,0 +1,3 @@
+"""facessl.engine.optimizers."""
+from .per_param_clip import (AMP_WRAPPERS, PerParamClipAmpOptimWrapper,  # noqa
+                             PerParamClipOptimWrapper, clip_grad_per_param_)

@@ -1,0 +1,2 @@
+"""facessl.evaluation."""
+from .metrics import KNNAccuracy  # noqa: F401

@@ -1,0 +1,60 @@
+"""Feature extraction and a linear probe on frozen features."""
+from typing import Tuple
+
+import torch
+from mmengine.dataset import pseudo_collate
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+
+@torch.no_grad()
+def extract_features(model,
+                     dataset: Dataset,
+                     batch_size: int = 64,
+                     progress: bool = False) -> Tuple[torch.Tensor,
+                                                      torch.Tensor]:
+    """Run ``model.val_step`` over ``dataset``; return (features, labels).
+
+    The model's predictions must carry ``feat`` (a 1-D feature) and
+    ``gt_label``, as facessl's SSL algorithms return them.
+    """
+    loader = DataLoader(
+        dataset, batch_size=batch_size, collate_fn=pseudo_collate)
+    model.eval()
+    feats, labels = [], []
+    for batch in tqdm(loader, disable=not progress, desc='features'):
+        for sample in model.val_step(batch):
+            feats.append(sample.feat.detach().float().cpu().flatten())
+            labels.append(int(sample.gt_label))
+    return torch.stack(feats), torch.tensor(labels)
+
+
+def linear_probe(train_x: torch.Tensor,
+                 train_y: torch.Tensor,
+                 test_x: torch.Tensor,
+                 test_y: torch.Tensor,
+                 weight_decay: float = 1e-3,
+                 steps: int = 200) -> float:
+    """Test accuracy of an L2-regularised softmax classifier.
+
+    Features are standardised with the training statistics; the classifier
+    is fitted full-batch with L-BFGS (a convex problem, so the result does
+    not depend on a learning-rate schedule).
+    """
+    mean, std = train_x.mean(0), train_x.std(0).clamp_min(1e-6)
+    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
+    num_classes = int(max(train_y.max(), test_y.max())) + 1
+    linear = torch.nn.Linear(train_x.shape[1], num_classes)
+    opt = torch.optim.LBFGS(
+        linear.parameters(), max_iter=steps, line_search_fn='strong_wolfe')
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(linear(train_x), train_y)
+        loss = loss + weight_decay * linear.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        return (linear(test_x).argmax(1) == test_y).float().mean().item()

@@ -1,0 +1,2 @@
+"""facessl.evaluation.metrics."""
+from .knn import KNNAccuracy  # noqa: F401

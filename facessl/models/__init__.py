@@ -1,0 +1,3 @@
+"""facessl.models."""
+from . import (backbones, necks, heads, losses, utils,  # noqa: F401
+               algorithms)

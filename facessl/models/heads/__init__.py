@@ -1,0 +1,2 @@
+"""facessl.models.heads."""
+from .dino_head import DINOHead, WeightNormLinear  # noqa: F401

@@ -1,0 +1,1 @@
+"""facessl.models.necks."""

@@ -1,0 +1,7 @@
+"""facessl.visualization."""
+from .attention import (attention_grid, block_attention,  # noqa: F401
+                        cls_attention_maps, last_block, last_block_attention,
+                        overlay)
+from .grid import (caption_strip, default_view_names, tile_grid,  # noqa: F401
+                   to_rgb_image, view_grid)
+from .landmarks import draw_landmarks, landmark_grid  # noqa: F401
