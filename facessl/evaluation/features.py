@@ -2,7 +2,7 @@
 from typing import Tuple
 
 import torch
-from mmengine.dataset import pseudo_collate
+from mmengine.dataset import default_collate
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -11,15 +11,16 @@ from tqdm import tqdm
 def extract_features(model,
                      dataset: Dataset,
                      batch_size: int = 64,
-                     progress: bool = False) -> Tuple[torch.Tensor,
-                                                      torch.Tensor]:
+                     progress: bool = False,
+                     collate_fn=default_collate) -> Tuple[torch.Tensor,
+                                                         torch.Tensor]:
     """Run ``model.val_step`` over ``dataset``; return (features, labels).
 
     The model's predictions must carry ``feat`` (a 1-D feature) and
-    ``gt_label``, as facessl's SSL algorithms return them.
+    ``gt_label``, as facessl's SSL algorithms return them. Batches are
+    stacked (``default_collate``), as the SSL data preprocessors expect.
     """
-    loader = DataLoader(
-        dataset, batch_size=batch_size, collate_fn=pseudo_collate)
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_fn)
     model.eval()
     feats, labels = [], []
     for batch in tqdm(loader, disable=not progress, desc='features'):

@@ -13,7 +13,8 @@ per-parameter clipping, optimiser step) plus the EMA teacher update
 2. on batches of the config's real train dataloader (data included;
    ``--no-data`` skips it).
 
-Reports s/step, images/s, peak memory (max RSS on CPU, CUDA
+Reports s/step, images/s (batch size / s, as the official script),
+kernel time and page faults per step, peak memory (max RSS on CPU, CUDA
 ``max_memory_allocated``), the model FLOPs of one step (matmul, conv and
 attention FLOPs counted by :class:`torch.utils.flop_counter.FlopCounterMode`
 over a forward+backward) and the achieved FLOP/s as a percentage of this
@@ -157,17 +158,22 @@ def peak_memory_mb(device):
 
 
 def time_steps(step, batches, warmup, steps, device):
-    """Per-step wall times of ``steps`` timed calls after ``warmup``."""
+    """Wall times of ``steps`` timed calls after ``warmup``, and the mean
+    kernel (system) CPU seconds and minor page faults per timed step."""
     for _ in range(warmup):
         step(next(batches))
     times = []
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     for _ in range(steps):
         sync(device)
         t = time.perf_counter()
         step(next(batches))
         sync(device)
         times.append(time.perf_counter() - t)
-    return times
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    sys_s = (r1.ru_stime - r0.ru_stime) / steps
+    faults = (r1.ru_minflt - r0.ru_minflt) / steps
+    return times, sys_s, faults
 
 
 def main():
@@ -224,10 +230,13 @@ def main():
         batch_size=batch_size,
         views=views,
         images_per_step=num_images)
-    times = time_steps(step, repeat(synthetic_batch(views, batch_size)),
-                       args.warmup, args.steps, device)
+    times, sys_s, faults = time_steps(
+        step, repeat(synthetic_batch(views, batch_size)), args.warmup,
+        args.steps, device)
     res['synthetic_s_per_step'] = sum(times) / len(times)
     res['synthetic_step_times'] = times
+    res['synthetic_sys_s_per_step'] = sys_s
+    res['synthetic_page_faults_per_step'] = faults
     res['synthetic_img_per_s'] = batch_size / res['synthetic_s_per_step']
     res['peak_memory_mb'] = peak_memory_mb(device)
 
@@ -256,7 +265,8 @@ def main():
             while True:
                 yield from loader
 
-        times = time_steps(step, batches(), args.warmup, args.steps, device)
+        times, _, _ = time_steps(step, batches(), args.warmup, args.steps,
+                                 device)
         res['data_s_per_step'] = sum(times) / len(times)
         res['data_step_times'] = times
         res['data_img_per_s'] = batch_size / res['data_s_per_step']
@@ -278,7 +288,10 @@ def report(res):
           'crops/step')
     times = ', '.join(f'{t:.2f}' for t in res['synthetic_step_times'])
     print(f"  synthetic (data excluded): {res['synthetic_s_per_step']:.3f} "
-          f"s/step ({times}), {res['synthetic_img_per_s']:.2f} img/s")
+          f"s/step ({times}), {res['synthetic_img_per_s']:.2f} img/s; "
+          f"{res['synthetic_sys_s_per_step']:.2f} s kernel time and "
+          f"{res['synthetic_page_faults_per_step']:.0f} page faults per "
+          'step')
     if 'data_s_per_step' in res:
         times = ', '.join(f'{t:.2f}' for t in res['data_step_times'])
         print(f"  dataloader (data included): {res['data_s_per_step']:.3f} "

@@ -31,7 +31,7 @@ data_preprocessor = dict(
     to_rgb=True)  # the dataset yields BGR
 
 
-def _views(size, crop_scale, blur_prob, solarize_prob=0.):
+def _views(size, crop_scale, blur_prob, solarize_prob=0., ref_size=224):
     # One view pipeline of DINO's DataAugmentationDINO (faces are BGR, so
     # the grayscale weights are B, G, R).
     views = [
@@ -58,10 +58,14 @@ def _views(size, crop_scale, blur_prob, solarize_prob=0.):
             prob=0.2,
             keep_channels=True,
             channel_weights=(0.114, 0.587, 0.2989)),
+        # DINO's sigma ~ U(0.1, 2.0) px on 224-px global / 96-px local
+        # crops, scaled to the actual crop size (ScaledGaussianBlur): the
+        # same pixel sigma on 112/48-px face crops would blur several times
+        # more of the face.
         dict(
-            type='GaussianBlur',
-            magnitude_range=(0.1, 2.0),  # sigma, uniform
-            magnitude_std='inf',
+            type='ScaledGaussianBlur',
+            sigma_range=(0.1, 2.0),
+            ref_size=ref_size,
             prob=blur_prob),
     ]
     if solarize_prob > 0:
@@ -72,7 +76,8 @@ def _views(size, crop_scale, blur_prob, solarize_prob=0.):
 global_pipeline1 = _views(global_size, global_crop_scale, blur_prob=1.0)
 global_pipeline2 = _views(
     global_size, global_crop_scale, blur_prob=0.1, solarize_prob=0.2)
-local_pipeline = _views(local_size, local_crop_scale, blur_prob=0.5)
+local_pipeline = _views(
+    local_size, local_crop_scale, blur_prob=0.5, ref_size=96)
 
 train_pipeline = [
     dict(

@@ -1,5 +1,8 @@
 # DINO with a ViT-T/8 (mmpretrain 'deit-tiny', patch 8) student and an EMA
 # teacher; head and loss as in Caron et al. 2021 (out_dim 65536).
+# FastVisionTransformer is mmpretrain's VisionTransformer (same parameters,
+# checkpoints and outputs) with a leaner training step; set
+# backbone.type='VisionTransformer' to use mmpretrain's own forward.
 # The data preprocessor comes from the dataset config (top-level
 # `data_preprocessor`, merged into the model by the Runner).
 embed_dims = 192
@@ -8,7 +11,7 @@ model = dict(
     type='DINO',
     num_global_views=2,
     backbone=dict(
-        type='VisionTransformer',
+        type='FastVisionTransformer',
         arch='deit-tiny',
         img_size=112,
         patch_size=8,

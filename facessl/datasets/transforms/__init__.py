@@ -1,2 +1,3 @@
 """facessl.datasets.transforms."""
 from .color import ColorJitter  # noqa: F401
+from .blur import ScaledGaussianBlur  # noqa: F401

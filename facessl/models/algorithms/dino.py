@@ -6,7 +6,7 @@ the reusable parts live in :class:`TeacherStudent` (EMA teacher,
 multi-crop forward), :class:`DINOHead`, :class:`DINOLoss` and the hooks of
 :mod:`facessl.engine.hooks`.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmpretrain.structures import DataSample
@@ -30,8 +30,8 @@ class DINO(TeacherStudent):
         backbone (dict): backbone config, e.g. ``VisionTransformer`` with
             ``out_type='cls_token'``.
         head (dict): head config, e.g. ``DINOHead``.
-        loss (dict): loss config. Defaults to ``DINOLoss`` with
-            ``out_dim=65536``.
+        loss (dict, optional): loss config. Defaults to
+            ``dict(type='DINOLoss', out_dim=65536)``.
         neck (dict, optional): neck between backbone and head.
             Defaults to None.
         num_global_views (int): the first views that the teacher sees.
@@ -39,23 +39,34 @@ class DINO(TeacherStudent):
         data_preprocessor (dict, optional): defaults to
             ``SelfSupDataPreprocessor``.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
+        compile_backbone (bool | dict): ``torch.compile`` the backbones
+            (see :class:`TeacherStudent`). Defaults to False.
     """
 
     def __init__(self,
                  backbone: dict,
                  head: dict,
-                 loss: dict = dict(type='DINOLoss', out_dim=65536),
+                 loss: Optional[dict] = None,
                  neck: Optional[dict] = None,
                  num_global_views: int = 2,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 compile_backbone: Union[bool, dict] = False) -> None:
         super().__init__(
             backbone=backbone,
             neck=neck,
             head=head,
             data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
-        self.loss_module = MODELS.build(loss)
+            init_cfg=init_cfg,
+            compile_backbone=compile_backbone)
+        self.loss_module = MODELS.build(
+            loss or dict(type='DINOLoss', out_dim=65536))
+        head_dim = getattr(self.head, 'out_dim', None)
+        loss_dim = getattr(self.loss_module, 'out_dim', None)
+        if None not in (head_dim, loss_dim) and head_dim != loss_dim:
+            raise ValueError(
+                f'DINO: model.head.out_dim={head_dim} but '
+                f'model.loss.out_dim={loss_dim}; set both to the same value')
         self.num_global_views = num_global_views
 
     def loss(self, inputs: Sequence[torch.Tensor],

@@ -49,6 +49,10 @@ class TeacherStudent(BaseSelfSupervisor):
         data_preprocessor (dict, optional): defaults to
             ``SelfSupDataPreprocessor``.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
+        compile_backbone (bool | dict): compile the student and teacher
+            backbones with ``torch.compile`` (a dict gives its options,
+            e.g. ``dict(dynamic=False)``); the first steps at every new
+            input size then take minutes. Defaults to False.
     """
 
     teacher_keys: Tuple[str, ...] = ('backbone', 'neck', 'head')
@@ -58,7 +62,8 @@ class TeacherStudent(BaseSelfSupervisor):
                  neck: Optional[dict] = None,
                  head: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 compile_backbone: Union[bool, dict] = False) -> None:
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -71,6 +76,11 @@ class TeacherStudent(BaseSelfSupervisor):
         })
         self.teacher.requires_grad_(False)
         self._set_teacher_mode()
+        if compile_backbone:
+            opts = {} if compile_backbone is True else dict(compile_backbone)
+            # in place: parameter names and checkpoints are unchanged
+            self.backbone.compile(**opts)
+            self.teacher['backbone'].compile(**opts)
 
     # ----------------------------------------------------------- teacher
     def student_teacher_params(

@@ -1,1 +1,2 @@
 """facessl.models.backbones."""
+from .fast_vit import FastVisionTransformer  # noqa: F401

@@ -95,6 +95,7 @@ class DINOHead(BaseModule):
         if num_layers < 1:
             raise ValueError(f'DINOHead: num_layers must be >= 1, '
                              f'got {num_layers}')
+        self.out_dim = out_dim
         dims = [in_channels] + [hidden_dim] * (num_layers - 1)
         layers = []
         for d_in, d_out in zip(dims[:-1], dims[1:]):

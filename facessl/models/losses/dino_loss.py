@@ -24,8 +24,9 @@ def _stack_views(out: Views, name: str) -> torch.Tensor:
                              f'{tuple(out.shape)}')
         return out
     if len(out) == 0 or any(o.dim() != 2 for o in out):
+        shapes = [tuple(o.shape) for o in out]
         raise ValueError(f'{name}: expected a non-empty list of (batch, dim) '
-                         f'tensors, got shapes {[tuple(o.shape) for o in out]}')
+                         f'tensors, got shapes {shapes}')
     return torch.stack(list(out))
 
 

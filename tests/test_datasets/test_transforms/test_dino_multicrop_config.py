@@ -45,9 +45,12 @@ def test_variables_and_recipe(cfg):
     views = cfg.train_dataloader.dataset.pipeline[0]
     assert views.type == 'MultiView' and len(views.transforms) == 3
     g1, g2, local = views.transforms
-    blur = [[t.prob for t in p if t.type == 'GaussianBlur']
+    blur = [[(t.prob, t.ref_size, tuple(t.sigma_range))
+             for t in p if t.type == 'ScaledGaussianBlur']
             for p in views.transforms]
-    assert blur == [[1.0], [0.1], [0.5]]
+    # DINO's sigma U(0.1, 2.0) at its 224-px global / 96-px local crops
+    assert blur == [[(1.0, 224, (0.1, 2.0))], [(0.1, 224, (0.1, 2.0))],
+                    [(0.5, 96, (0.1, 2.0))]]
     solarize = [[t.prob for t in p if t.type == 'Solarize']
                 for p in views.transforms]
     assert solarize == [[], [0.2], []]

@@ -134,3 +134,12 @@ def test_dino_loss_needs_multiple_views():
         model.loss(views()[:2])
     with pytest.raises(ValueError, match='a tensor'):
         model.loss(torch.randn(2, 3, 32, 32))
+
+
+def test_dino_head_and_loss_dims_must_agree():
+    with pytest.raises(ValueError, match='model.loss.out_dim=32'):
+        MODELS.build(
+            dict(type='DINO', backbone=TINY_VIT,
+                 head=dict(type='DINOHead', in_channels=32, out_dim=64,
+                           hidden_dim=48, bottleneck_dim=16),
+                 loss=dict(type='DINOLoss', out_dim=32)))
