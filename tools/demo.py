@@ -12,12 +12,12 @@ import glob
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
+from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from facessl.registry import DATASETS, MODELS
-from facessl.utils import register_all_modules
-from facessl.utils.config import adapt_dist_backend, check_config_keys
+from facessl.utils.config import adapt_dist_backend, load_tool_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -57,11 +57,7 @@ def probe_real_faces(model, pipeline) -> float:
 def main():
     """Train, evaluate before/after, and print a summary."""
     args = parse_args()
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(args.config or default_config())
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config_keys(cfg)
+    cfg = load_tool_config(args.config or default_config(), args.cfg_options)
     cfg.work_dir = args.work_dir
     cfg.launcher = 'none'
     adapt_dist_backend(cfg)
@@ -69,6 +65,8 @@ def main():
     if not any(h.get('type') == 'ValidateAtStartHook' for h in hooks):
         hooks.append(dict(type='ValidateAtStartHook'))
 
+    # components build inside mmpretrain classes too: use facessl's scope
+    init_default_scope(cfg.get('default_scope', 'facessl'))
     torch.manual_seed(cfg.randomness.get('seed', 0))
     random_model = MODELS.build(cfg.model)
     runner = Runner.from_cfg(cfg)

@@ -1,16 +1,13 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
 import argparse
 import json
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from facessl.registry import RUNNERS
-from facessl.utils import register_all_modules
-from facessl.utils.checkpoint import trust_checkpoint
-from facessl.utils.config import adapt_dist_backend, check_config_keys
+from facessl.utils.config import (adapt_dist_backend, add_launch_args,
+                                  load_tool_config, parse_tool_args)
 
 
 def parse_args():
@@ -25,37 +22,19 @@ def parse_args():
         '--trust-checkpoint',
         action='store_true',
         help='load the checkpoint with weights_only=False (trusted files)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launch_args(parser)
+    return parse_tool_args(parser)
 
 
 def main():
     """Build the runner and run the test loop (the val settings if the
     config has no ``test_*`` settings)."""
     args = parse_args()
-    register_all_modules(init_default_scope=False)
-    if args.trust_checkpoint:
-        trust_checkpoint(args.checkpoint)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file {args.config} does not exist')
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config_keys(cfg)
+    cfg = load_tool_config(
+        args.config, args.cfg_options,
+        [args.checkpoint] if args.trust_checkpoint else [])
     for part in ('dataloader', 'evaluator', 'cfg'):
         if cfg.get(f'test_{part}') is None and cfg.get(f'val_{part}'):
             cfg[f'test_{part}'] = cfg[f'val_{part}']

@@ -1,16 +1,14 @@
 """Train a facessl model: ``python tools/train.py CONFIG [options]``."""
 import argparse
-import os
 import os.path as osp
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
 from facessl.registry import RUNNERS
-from facessl.utils import register_all_modules
-from facessl.utils.checkpoint import trust_checkpoint
-from facessl.utils.config import (adapt_dist_backend, check_config_keys,
-                                  enable_amp)
+from facessl.utils.config import (adapt_dist_backend, add_launch_args,
+                                  enable_amp, load_tool_config,
+                                  parse_tool_args)
 
 
 def parse_args():
@@ -42,21 +40,8 @@ def parse_args():
         metavar='PATH',
         help='load this checkpoint with weights_only=False (only for files '
         'you trust, e.g. written by an older MMEngine); repeatable')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, key=value (e.g. '
-        'train_dataloader.batch_size=16 model.backbone.arch=deit-small)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_launch_args(parser)
+    return parse_tool_args(parser)
 
 
 def merge_args(cfg: Config, args) -> Config:
@@ -84,15 +69,8 @@ def merge_args(cfg: Config, args) -> Config:
 def main():
     """Build the runner from the config and train."""
     args = parse_args()
-    register_all_modules(init_default_scope=False)
-    for path in args.trust_checkpoint:
-        trust_checkpoint(path)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file {args.config} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    check_config_keys(cfg)
+    cfg = load_tool_config(args.config, args.cfg_options,
+                           args.trust_checkpoint)
     cfg = merge_args(cfg, args)
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -1,10 +1,13 @@
 """Config checks and adjustments shared by the tools."""
+import argparse
 import difflib
 import inspect
-from typing import List
+import os
+import os.path as osp
+from typing import Iterable, List, Optional
 
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 #: Top-level keys a config may set besides ``Runner`` arguments.
@@ -80,3 +83,50 @@ def adapt_dist_backend(cfg: Config) -> None:
     if not torch.cuda.is_available() and dist.get('backend', 'nccl') in (
             'nccl', ):
         dist['backend'] = 'gloo'
+
+
+def add_launch_args(parser: argparse.ArgumentParser) -> None:
+    """``--cfg-options``, ``--launcher`` and ``--local-rank``, shared by the
+    tools."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value (e.g. '
+        'train_dataloader.batch_size=16 model.backbone.arch=deit-small)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_tool_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parse the arguments and export ``LOCAL_RANK`` for the launcher."""
+    args = parser.parse_args()
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def load_tool_config(path: str,
+                     cfg_options: Optional[dict] = None,
+                     trusted: Iterable[str] = ()) -> Config:
+    """Register modules, trust the named checkpoints, load and check a config.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        KeyError: a misspelt top-level key (see :func:`check_config_keys`).
+    """
+    from .checkpoint import trust_checkpoint
+    from .setup_env import register_all_modules
+    register_all_modules(init_default_scope=False)
+    for checkpoint in trusted:
+        trust_checkpoint(checkpoint)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path} does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    check_config_keys(cfg)
+    return cfg

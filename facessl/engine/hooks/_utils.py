@@ -46,3 +46,17 @@ def get_attr_path(model: nn.Module, path: str, hook: str):
             f'{hook}: {type(model).__name__} has no attribute {path!r} '
             f'({err}); set the hook\'s target to the dotted path of the '
             'module to schedule') from err
+
+
+def check_by_epoch(runner, by_epoch: bool, hook: str) -> None:
+    """Refuse ``by_epoch=True`` under an iteration-based train loop.
+
+    ``runner.epoch`` never advances there, so an epoch schedule would stay
+    at its first value for the whole run.
+    """
+    from mmengine.runner import IterBasedTrainLoop
+    loop = getattr(runner, '_train_loop', None)
+    if by_epoch and isinstance(loop, IterBasedTrainLoop):
+        raise ValueError(f'{hook}: by_epoch=True but the train loop is '
+                         'iteration based (runner.epoch stays 0); set '
+                         'by_epoch=False and give the length in iterations')

@@ -5,7 +5,7 @@ import torch
 from mmengine.hooks import Hook
 
 from facessl.registry import HOOKS
-from ._utils import unwrap_model
+from ._utils import check_by_epoch, unwrap_model
 
 
 @HOOKS.register_module()
@@ -45,6 +45,7 @@ class FreezeLastLayerHook(Hook):
 
     def before_train(self, runner) -> None:
         """Find the parameters and hook the optimiser(s)."""
+        check_by_epoch(runner, self.by_epoch, 'FreezeLastLayerHook')
         model = unwrap_model(runner)
         prefix = self.param_name + '.'
         self._params = [

@@ -2,7 +2,8 @@
 from mmengine.hooks import Hook
 
 from facessl.registry import HOOKS
-from ._utils import get_attr_path, linear_warmup, unwrap_model
+from ._utils import (check_by_epoch, get_attr_path, linear_warmup,
+                     unwrap_model)
 
 
 @HOOKS.register_module()
@@ -57,7 +58,8 @@ class TeacherTempHook(Hook):
         return module
 
     def before_train(self, runner) -> None:
-        """Check the target early."""
+        """Check the target and the schedule unit early."""
+        check_by_epoch(runner, self.by_epoch, 'TeacherTempHook')
         self._module(runner)
 
     def before_train_iter(self, runner, batch_idx: int,

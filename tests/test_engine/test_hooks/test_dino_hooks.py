@@ -97,3 +97,16 @@ def test_freeze_last_layer_real_optimizer_step():
     with pytest.raises(KeyError, match='head.last_layer'):
         FreezeLastLayerHook().before_train(
             fake_runner(torch.nn.Linear(2, 2), optim_wrapper=wrapper))
+
+
+def test_epoch_schedules_refuse_iteration_loops():
+    from mmengine.runner import IterBasedTrainLoop
+    model = torch.nn.Module()
+    model.loss_module = DINOLoss(out_dim=4)
+    runner = fake_runner(model)
+    runner._train_loop = object.__new__(IterBasedTrainLoop)
+    with pytest.raises(ValueError, match='by_epoch=False'):
+        TeacherTempHook().before_train(runner)
+    with pytest.raises(ValueError, match='by_epoch=False'):
+        FreezeLastLayerHook().before_train(runner)
+    TeacherTempHook(by_epoch=False).before_train(runner)
