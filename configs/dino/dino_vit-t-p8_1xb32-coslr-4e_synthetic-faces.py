@@ -108,6 +108,9 @@ custom_hooks = _base_.custom_hooks + [
     dict(type='TeacherTempHook', start=0.04, end=0.04, warmup=0),
     dict(type='FreezeLastLayerHook', freeze_last_layer=1),
     dict(type='ValidateAtStartHook'),
+    # augmented views + teacher cls attention, at the start and every 2
+    # epochs, into vis_data/vis_image/ and TensorBoard
+    dict(type='SSLVisualizationHook', interval=2, num_samples=4, height=96),
 ]
 default_hooks = dict(
     checkpoint=dict(interval=max_epochs), logger=dict(interval=5))

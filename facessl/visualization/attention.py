@@ -7,11 +7,13 @@ the weights explicitly from that block's ``qkv`` projection of the
 normalised tokens: ``softmax(q k^T * scale)`` with the block's scale
 (``head_dims ** -0.5``, as SDPA uses). Training never runs this code.
 """
+from functools import partial
 from typing import Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 import torch
+from mmpretrain.models import VisionTransformer
 from torch import nn
 
 from .grid import resize_to_height, tile_grid
@@ -87,12 +89,20 @@ def last_block_attention(backbone: nn.Module,
     # eval mode while the rest trains, which ``train(mode)`` would undo.
     modes = [(m, m.training) for m in backbone.modules()]
     backbone.eval()
+    # A subclass may evaluate its layers through a fused path that never
+    # calls the block (facessl's FastVisionTransformer): run mmpretrain's
+    # own forward, which calls every block, on the same parameters.
+    forward = (partial(VisionTransformer.forward, backbone) if isinstance(
+        backbone, VisionTransformer) else backbone)
     try:
-        backbone(inputs)
+        forward(inputs)
     finally:
         handle.remove()
         for module, mode in modes:
             module.training = mode
+    if not captured:
+        raise RuntimeError(f'{type(backbone).__name__}: its last block '
+                           f'{type(block).__name__} was not called')
     return block_attention(block, captured[-1])
 
 

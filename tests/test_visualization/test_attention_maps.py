@@ -104,3 +104,22 @@ def test_attention_grid_shows_the_map():
     assert grid.shape[1] == 4 * 32 + 5 * 2
     tile = grid[-34:-2, 2 + 34:2 + 34 + 32]  # last row, 'mean' column
     assert tile[:16, :16].mean() > tile[16:, 16:].mean() + 50
+
+
+def test_fast_vit_with_cls_only_last_layer_gives_full_attention():
+    """The shortcut that skips the last layer's patch rows is lifted."""
+    from facessl.models.backbones.fast_vit import FastVisionTransformer
+    torch.manual_seed(0)
+    fast = FastVisionTransformer(
+        arch=dict(
+            embed_dims=24, num_layers=2, num_heads=3,
+            feedforward_channels=48),
+        img_size=32, patch_size=8, drop_rate=0.5, out_type='cls_token')
+    ref = _vit()
+    ref.load_state_dict(fast.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    got = last_block_attention(fast, x)
+    want = last_block_attention(ref, x)
+    assert got.shape == (2, 3, 17, 17)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    assert fast.cls_only_last_layer is True  # restored
