@@ -2,9 +2,11 @@
 import argparse
 import os.path as osp
 
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from facessl.engine.cpu_allocator import tune_cpu_allocator
 from facessl.registry import RUNNERS
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
                                   enable_amp, load_tool_config,
@@ -69,6 +71,10 @@ def merge_args(cfg: Config, args) -> Config:
 def main():
     """Build the runner from the config and train."""
     args = parse_args()
+    if not torch.cuda.is_available():
+        # keep freed activations in the process instead of re-faulting
+        # them every step (see facessl/engine/cpu_allocator.py)
+        tune_cpu_allocator()
     cfg = load_tool_config(args.config, args.cfg_options,
                            args.trust_checkpoint)
     cfg = merge_args(cfg, args)
