@@ -8,6 +8,15 @@ Three layouts, all relative to ``data_root``:
 - ``ann_file`` ending in ``.txt`` (or anything but ``.json``): one
   ``relative/path label`` line per image (two whitespace-separated
   columns, no spaces in paths; blank lines and ``#`` comments skipped).
+  Labels that are exactly the integers 0..N-1 are used as they are, with
+  class names from the images' folders as before. Any other labels
+  (strings, non-contiguous integers) are identity names: sorted (integers
+  numerically) and mapped to 0..N-1, ``metainfo['classes']`` keeping the
+  names in label order. With ``classes`` given, labels that are all class
+  names map to their positions (so a checkpoint's ``classes`` maps a new
+  list the same way); otherwise integer labels index ``classes``.
+  MMEngine's Runner saves ``metainfo`` (so ``classes``) as
+  ``meta['dataset_meta']`` in every checkpoint.
 - ``ann_file`` ending in ``.json``: the annotation written by
   :func:`facessl.datasets.synthetic.export.write_synthetic_faces`
   (``tools/misc/make_synthetic_faces.py``): image path and label plus
@@ -16,6 +25,7 @@ Three layouts, all relative to ``data_root``:
 import json
 import os
 import os.path as osp
+import re
 from typing import List, Optional, Sequence
 
 import cv2
@@ -156,7 +166,7 @@ class FaceImageFolder(BaseDataset):
         return records, classes
 
     def _read_list(self):
-        records = []
+        records, raw = [], []
         with open(self.ann_file, encoding='utf-8') as f:
             for lineno, line in enumerate(f, 1):
                 line = line.strip()
@@ -168,16 +178,14 @@ class FaceImageFolder(BaseDataset):
                         f'{self.ann_file}: line {lineno}: expected 2 '
                         f'columns "relative/path label", got {len(cols)}: '
                         f'{line!r}')
-                try:
-                    label = int(cols[1])
-                except ValueError:
-                    raise ValueError(f'{self.ann_file}: line {lineno}: '
-                                     f'label {cols[1]!r} is not an integer')
                 records.append(
-                    dict(
-                        img_path=osp.join(self.img_prefix, cols[0]),
-                        gt_label=label))
-        return records, _names_from_paths(records)
+                    dict(img_path=osp.join(self.img_prefix, cols[0])))
+                raw.append((cols[1], lineno))
+        labels, names = _index_labels(raw, self._metainfo.get('classes'),
+                                      self.ann_file)
+        for rec, label in zip(records, labels):
+            rec['gt_label'] = label
+        return records, names or _names_from_paths(records)
 
     def _read_json(self):
         with open(self.ann_file, encoding='utf-8') as f:
@@ -249,3 +257,56 @@ def _names_from_paths(records: List[dict]) -> List[str]:
         next(iter(folders[k])) if len(folders.get(k, ())) == 1 else str(k)
         for k in range(top + 1)
     ]
+
+
+def _index_labels(raw: List[tuple], classes: Optional[Sequence[str]],
+                  where: str) -> tuple:
+    """Map list-file labels to class indices.
+
+    Args:
+        raw (list[tuple]): ``(label string, line number)`` per image.
+        classes (Sequence[str], optional): given class names.
+        where (str): the list file, for errors.
+
+    Returns:
+        tuple[list[int], list[str] | None]: the index of each label and the
+        class names, or None where the labels already are indices (names
+        then come from folders or ``classes``).
+    """
+    ints = None
+    if all(_is_int(label) for label, _ in raw):
+        ints = {label: int(label) for label, _ in raw}
+    if classes is not None:
+        names = {str(c): i for i, c in enumerate(classes)}
+        if all(label in names for label, _ in raw):
+            return [names[label] for label, _ in raw], None
+        if ints is None:
+            unknown = [(lb, n) for lb, n in raw if lb not in names]
+            label, lineno = next(
+                ((lb, n) for lb, n in unknown if not _is_int(lb)),
+                unknown[0])
+            what = ('is not an integer index and not one of the '
+                    f'{len(classes)} classes' if not _is_int(label) else
+                    'is not a class name, but other lines use class names; '
+                    'use names or integer indices, not both')
+            raise ValueError(f'{where}: line {lineno}: label {label!r} '
+                             f'{what}')
+        return [ints[label] for label, _ in raw], None
+    if ints is not None:
+        values = sorted(set(ints.values()))
+        if values == list(range(len(values))):
+            return [ints[label] for label, _ in raw], None
+        spelling = {}
+        for label, _ in raw:
+            spelling.setdefault(ints[label], label)
+        names = [spelling[v] for v in values]
+        index = {v: i for i, v in enumerate(values)}
+        return [index[ints[label]] for label, _ in raw], names
+    names = sorted({label for label, _ in raw})
+    index = {name: i for i, name in enumerate(names)}
+    return [index[label] for label, _ in raw], names
+
+
+def _is_int(text: str) -> bool:
+    """True for a plain decimal integer (not ``'1_0'`` or ``'٣'``)."""
+    return re.fullmatch(r'-?[0-9]+', text) is not None
