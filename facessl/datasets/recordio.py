@@ -257,7 +257,8 @@ class IndexedRecordReader:
     The ``.rec`` file is opened lazily, once per process: the reader stores
     the pid that opened it and reopens after a fork, and pickles without
     the handle, so dataloader workers (fork or spawn) each read through
-    their own file.
+    their own file. Threads of one process must not share a reader (each
+    read seeks the shared handle).
 
     Args:
         rec_path (str): the ``.rec`` file.
