@@ -3,3 +3,4 @@ from .face_folder import FaceImageFolder  # noqa: F401
 from .face_recordio import FaceRecordIO  # noqa: F401
 from .real_faces import LFWFaceSubset, real_face_images  # noqa: F401
 from .synthetic_faces import SyntheticFaces  # noqa: F401
+from .verification_bin import VerificationBin  # noqa: F401
