@@ -1,3 +1,3 @@
 """facessl.evaluation."""
-from .metrics import KNNAccuracy  # noqa: F401
-from .metrics import VerificationMetric  # noqa: F401
+from .metrics import (AttributeAccuracy, ExpressionAccuracy,  # noqa: F401
+                      KNNAccuracy, NMEMetric, VerificationMetric)
