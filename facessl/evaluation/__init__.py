@@ -1,3 +1,4 @@
 """facessl.evaluation."""
 from .metrics import (AttributeAccuracy, ExpressionAccuracy,  # noqa: F401
-                      KNNAccuracy, NMEMetric, VerificationMetric)
+                      KNNAccuracy, LinearProbeAccuracy, NMEMetric,
+                      VerificationMetric)

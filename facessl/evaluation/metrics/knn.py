@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmengine.evaluator import BaseMetric
 
 from facessl.registry import METRICS
+from .splits import feature_record, train_test_masks
 
 
 def weighted_knn_scores(query: torch.Tensor,
@@ -100,16 +101,63 @@ def knn_accuracy(feats: torch.Tensor,
                          f'leave_one_out=True, got {n}')
     feats = F.normalize(feats.float(), dim=1)
     classes, labels = torch.unique(labels, return_inverse=True)
-    k = min(k, candidates)
-    ranks = []
-    for start in range(0, n, batch_size):
-        idx = torch.arange(start, min(start + batch_size, n))
-        scores = weighted_knn_scores(
-            feats[idx], feats, labels, len(classes), k, temperature,
-            idx if leave_one_out else None)
-        ranks.append(true_class_rank(scores, labels[idx]))
-    rank = torch.cat(ranks)
+    rank = _true_ranks(feats, labels, feats, labels, len(classes),
+                       min(k, candidates), temperature, batch_size,
+                       leave_one_out)
     return {f'top{t}': (rank < t).float().mean().item() * 100 for t in topk}
+
+
+def knn_bank_accuracy(bank_feats: torch.Tensor,
+                      bank_labels: torch.Tensor,
+                      query_feats: torch.Tensor,
+                      query_labels: torch.Tensor,
+                      k: int = 20,
+                      temperature: float = 0.07,
+                      topk: Sequence[int] = (1, ),
+                      batch_size: int = 256) -> Dict[str, float]:
+    """Weighted kNN top-k accuracy of queries against a separate bank.
+
+    DINO's ``eval_knn.py`` protocol: the bank is the training set's
+    features, the queries the test set's; nothing is left out. A query
+    whose label is not in the bank is never correct.
+
+    Args:
+        bank_feats (torch.Tensor): (N, D) reference features.
+        bank_labels (torch.Tensor): (N,) integer labels (any values).
+        query_feats (torch.Tensor): (Q, D) query features.
+        query_labels (torch.Tensor): (Q,) integer labels.
+        k (int): neighbours; capped at N. Defaults to 20.
+        temperature (float): vote temperature T. Defaults to 0.07.
+        topk (Sequence[int]): accuracies to report. Defaults to (1,).
+        batch_size (int): queries per similarity block. Defaults to 256.
+
+    Returns:
+        dict: ``{'top1': acc, ...}`` in percent.
+    """
+    if len(bank_feats) < 1 or len(query_feats) < 1:
+        raise ValueError('kNN accuracy needs a non-empty bank and queries, '
+                         f'got {len(bank_feats)} and {len(query_feats)}')
+    classes, labels = torch.unique(
+        torch.cat([bank_labels, query_labels]), return_inverse=True)
+    rank = _true_ranks(
+        F.normalize(query_feats.float(), dim=1), labels[len(bank_labels):],
+        F.normalize(bank_feats.float(), dim=1), labels[:len(bank_labels)],
+        len(classes), min(k, len(bank_feats)), temperature, batch_size,
+        leave_one_out=False)
+    return {f'top{t}': (rank < t).float().mean().item() * 100 for t in topk}
+
+
+def _true_ranks(query, query_labels, bank, bank_labels, num_classes, k,
+                temperature, batch_size, leave_one_out) -> torch.Tensor:
+    """Rank of the true class of every query, ``batch_size`` at a time."""
+    ranks = []
+    for start in range(0, len(query), batch_size):
+        idx = torch.arange(start, min(start + batch_size, len(query)))
+        scores = weighted_knn_scores(
+            query[idx], bank, bank_labels, num_classes, k, temperature,
+            idx if leave_one_out else None)
+        ranks.append(true_class_rank(scores, query_labels[idx]))
+    return torch.cat(ranks)
 
 
 @METRICS.register_module()
@@ -130,6 +178,12 @@ class KNNAccuracy(BaseMetric):
     4. top-k accuracy is the share of queries whose identity is among the
        k best-ranked, in percent.
 
+    With ``split_key`` (e.g. ``'split'``, set by
+    :class:`~facessl.datasets.TrainTestSplits`) the evaluation set is split
+    as in DINO's ImageNet protocol instead: samples whose meta key is
+    ``'train'`` form the bank and those marked ``'test'`` query it (steps
+    1-4, no sample left out; ``leave_one_out`` is ignored).
+
     Deviations from DINO's code: ties between identities go to the lower
     label; an identity with no vote never counts as correct (DINO's sort
     could rank such a zero-score identity into the top 5 when k < 5).
@@ -147,6 +201,9 @@ class KNNAccuracy(BaseMetric):
         batch_size (int): queries per similarity block. Defaults to 256.
         feat_key (str): prediction field holding the feature.
             Defaults to 'feat'.
+        split_key (str, optional): meta key marking bank ('train') and
+            query ('test') samples. Defaults to None (leave-one-out on
+            all samples).
         collect_device (str): 'cpu' or 'gpu' for gathering results.
             Defaults to 'cpu'.
         prefix (str, optional): metric name prefix. Defaults to 'knn', so
@@ -161,6 +218,7 @@ class KNNAccuracy(BaseMetric):
                  leave_one_out: bool = True,
                  batch_size: int = 256,
                  feat_key: str = 'feat',
+                 split_key: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -178,6 +236,7 @@ class KNNAccuracy(BaseMetric):
         self.leave_one_out = leave_one_out
         self.batch_size = batch_size
         self.feat_key = feat_key
+        self.split_key = split_key
 
     def process(self, data_batch, data_samples: Sequence) -> None:
         """Store the feature and identity of each prediction.
@@ -185,20 +244,19 @@ class KNNAccuracy(BaseMetric):
         Args:
             data_batch: the batch from the dataloader (unused).
             data_samples (Sequence[dict | DataSample]): predictions with a
-                1-D ``feat`` and a ``gt_label``.
+                1-D ``feat``, a ``gt_label`` and, with ``split_key``, that
+                meta key.
         """
         for sample in data_samples:
-            feat = sample.get(self.feat_key)
-            label = sample.get('gt_label')
-            if not isinstance(feat, torch.Tensor) or label is None:
-                raise KeyError(
-                    'KNNAccuracy: each prediction needs a tensor '
-                    f"'{self.feat_key}' and a 'gt_label', got keys "
-                    f'{sorted(sample.keys())}')
-            self.results.append(
-                dict(
-                    feat=feat.detach().float().flatten().cpu(),
-                    label=int(torch.as_tensor(label).flatten()[0])))
+            result = feature_record(sample, self.feat_key, 'KNNAccuracy')
+            if self.split_key is not None:
+                if self.split_key not in sample:
+                    raise KeyError(
+                        f"KNNAccuracy: split_key='{self.split_key}' but a "
+                        'prediction has no such meta key (pack it with '
+                        f"PackInputs(meta_keys=(..., '{self.split_key}')))")
+                result['split'] = sample.get(self.split_key)
+            self.results.append(result)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         """Score the collected features.
@@ -211,5 +269,12 @@ class KNNAccuracy(BaseMetric):
         """
         feats = torch.stack([r['feat'] for r in results])
         labels = torch.tensor([r['label'] for r in results])
+        if self.split_key is not None:
+            train, test = train_test_masks([r['split'] for r in results],
+                                           self.split_key)
+            return knn_bank_accuracy(feats[train], labels[train],
+                                     feats[test], labels[test], self.k,
+                                     self.temperature, self.topk,
+                                     self.batch_size)
         return knn_accuracy(feats, labels, self.k, self.temperature,
                             self.topk, self.leave_one_out, self.batch_size)

@@ -1,3 +1,4 @@
 """facessl.models.algorithms."""
 from .teacher_student import TeacherStudent  # noqa: F401
 from .dino import DINO  # noqa: F401
+from .frozen_backbone_classifier import FrozenBackboneClassifier  # noqa: F401
