@@ -4,7 +4,7 @@ from typing import Tuple
 import numpy as np
 
 from .identity import IdentityParams, sample_identity
-from .render import ImageParams, render_face
+from .render import BACKGROUNDS, ImageParams, render_face
 
 #: Binary attributes, in the order of the ``attributes`` array.
 ATTRIBUTE_NAMES: Tuple[str, ...] = ('smiling', 'mouth_open', 'eyes_closed',
@@ -53,6 +53,9 @@ class SyntheticFaceGenerator:
             0.15.
         blur_prob (float): probability of Gaussian blur. Defaults to 0.3.
         with_depth (bool): also render a depth map. Defaults to False.
+        background (str): ``'texture'`` (random colourful gradients, a
+            strong per-image nuisance) or ``'plain'`` (one grey level per
+            image). Defaults to ``'texture'``.
     """
 
     def __init__(self,
@@ -63,7 +66,8 @@ class SyntheticFaceGenerator:
                  max_roll: float = 15.,
                  occlusion_prob: float = 0.15,
                  blur_prob: float = 0.3,
-                 with_depth: bool = False) -> None:
+                 with_depth: bool = False,
+                 background: str = 'texture') -> None:
         if int(img_size) < 16:
             raise ValueError(f'img_size must be >= 16, got {img_size}')
         if int(seed) < 0:
@@ -74,6 +78,10 @@ class SyntheticFaceGenerator:
         self.occlusion_prob = float(occlusion_prob)
         self.blur_prob = float(blur_prob)
         self.with_depth = bool(with_depth)
+        if background not in BACKGROUNDS:
+            raise ValueError(f'background must be one of {BACKGROUNDS}, '
+                             f'got {background!r}')
+        self.background = background
         self._cache = {}
 
     def identity(self, identity: int) -> IdentityParams:
@@ -161,7 +169,8 @@ class SyntheticFaceGenerator:
             dict(ambient, diffuse, direction (3,)), ``depth`` (H, W)
             float32 if ``with_depth``.
         """
-        out = render_face(ident, params, self.img_size, self.with_depth)
+        out = render_face(ident, params, self.img_size, self.with_depth,
+                          self.background)
         out['attributes'] = attributes_of(ident, params)
         out['pose'] = np.array([params.yaw, params.pitch, params.roll],
                                np.float32)

@@ -109,8 +109,11 @@ def _add_noise(img: np.ndarray, rng: np.random.Generator,
     return cv2.add(img, noise * np.float32(sigma), dtype=cv2.CV_8U)
 
 
+BACKGROUNDS = ('texture', 'plain')
+
+
 def render_face(ident, params: ImageParams, size: int = 112,
-                with_depth: bool = False) -> dict:
+                with_depth: bool = False, background: str = 'texture') -> dict:
     """Render one face and its ground truth.
 
     Args:
@@ -118,6 +121,10 @@ def render_face(ident, params: ImageParams, size: int = 112,
         params (ImageParams): the image parameters.
         size (int): image height and width. Defaults to 112.
         with_depth (bool): also return the depth map. Defaults to False.
+        background (str): ``'texture'``, a colourful random gradient with
+            blotches (a hard nuisance), or ``'plain'``, one grey level per
+            image in [96, 160] (like studio or tightly aligned crops).
+            Defaults to ``'texture'``.
 
     Returns:
         dict: ``img`` (H, W, 3) uint8 BGR; ``landmarks`` (68, 2) and
@@ -130,7 +137,13 @@ def render_face(ident, params: ImageParams, size: int = 112,
     cam = _camera(params, size)
     verts = build_face(ident, params)
     rng = np.random.default_rng(params.texture_seed)
-    img = draw.background(rng, size, size)
+    if background == 'texture':
+        img = draw.background(rng, size, size)
+    elif background == 'plain':
+        img = np.full((size, size, 3), int(rng.integers(96, 161)), np.uint8)
+    else:
+        raise ValueError(f'background must be one of {BACKGROUNDS}, got '
+                         f'{background!r}')
     shade = np.ones((size, size), np.float32)
     light = np.asarray(params.light, np.float64)
     amb, dif = params.ambient, params.diffuse
