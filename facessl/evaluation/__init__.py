@@ -1,2 +1,3 @@
 """facessl.evaluation."""
 from .metrics import KNNAccuracy  # noqa: F401
+from .metrics import IJBMetric  # noqa: F401
