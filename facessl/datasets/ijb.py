@@ -68,8 +68,8 @@ class IJBDataset(BaseDataset):
         image_size (int): aligned side (multiple of 112 or 128).
             Defaults to 112.
         align (bool): align on load; False leaves the loose crop and its
-            ``landmarks5`` to the pipeline (e.g. ``AlignFace``). Defaults
-            to True.
+            ``landmarks5`` to the pipeline (e.g. ``AlignFace``; flipped
+            records are then flipped before alignment). Defaults to True.
         img_dir (str): image folder under ``data_root``. Defaults to
             'loose_crop'.
         pipeline (Sequence): transforms. Defaults to ().
