@@ -44,6 +44,7 @@ setup(
         'numpy>=1.26',
         'pycocotools>=2.0.7',
         'scikit-image>=0.22',
+        'scipy>=1.10',  # also a scikit-image dependency; IJB pooling
         'tensorboard>=2.14',
         'tqdm>=4.66',
     ],

@@ -1,4 +1,4 @@
 """facessl.evaluation."""
 from .metrics import (AttributeAccuracy, ExpressionAccuracy,  # noqa: F401
-                      KNNAccuracy, LinearProbeAccuracy, NMEMetric,
+                      IJBMetric, KNNAccuracy, LinearProbeAccuracy, NMEMetric,
                       VerificationMetric)

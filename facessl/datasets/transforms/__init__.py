@@ -1,3 +1,4 @@
 """facessl.datasets.transforms."""
 from .color import ColorJitter  # noqa: F401
 from .blur import ScaledGaussianBlur  # noqa: F401
+from .alignment import AlignFace, align_face  # noqa: F401
