@@ -21,6 +21,7 @@
 _base_ = [
     '../_base_/models/dino_vit-t-p8.py',
     '../_base_/datasets/synthetic_faces_dino.py',
+    '../_base_/datasets/synthetic_faces_eval.py',
     '../_base_/schedules/dino_adamw_cos.py',
     '../_base_/default_runtime.py',
 ]
@@ -74,6 +75,22 @@ val_pipeline = [
 ]
 val_dataloader = dict(batch_size=64, dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
+
+
+def _eval_at(loader, size):
+    # an evaluation set of synthetic_faces_eval.py resized to `size`
+    pipeline = [
+        dict(t, scale=size) if t['type'] == 'Resize' else t
+        for t in loader['dataset']['pipeline']
+    ]
+    return dict(loader, dataset=dict(loader['dataset'], pipeline=pipeline))
+
+
+# verification .bin and IJB-style sets that tools/demo.py scores
+synthetic_verification_dataloader = _eval_at(
+    _base_.synthetic_verification_dataloader, global_size)
+synthetic_ijb_dataloader = _eval_at(_base_.synthetic_ijb_dataloader,
+                                    global_size)
 
 optim_wrapper = dict(optimizer=dict(lr=5e-4))
 auto_scale_lr = dict(enable=False)

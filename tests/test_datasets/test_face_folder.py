@@ -76,7 +76,7 @@ def test_tool_writes_folder_list_and_json(tmp_path, repo_root, capsys):
         '--out', out, '--num-identities', '2', '--images-per-identity', '3',
         '--img-size', '24', '--seed', '1', '--no-progress'
     ])
-    assert 'wrote 6 images of 2 identities' in capsys.readouterr().out
+    assert 'folder: 6 images of 2 identities' in capsys.readouterr().out
     assert osp.isfile(osp.join(out, '000001', '0002.png'))
     with open(osp.join(out, 'list.txt')) as f:
         lines = f.read().split('\n')
