@@ -1,5 +1,5 @@
 # Linear probe of the DINO demo's ViT-T/8 on synthetic identities. After
-# the demo (configs/dino/dino_vit-t-p8_1xb32-coslr-4e_synthetic-faces.py,
+# the demo (configs/dino/dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py,
 # whose last checkpoint is the default below):
 #
 #   python tools/train.py \
@@ -13,7 +13,8 @@
 # 500-549, never seen in DINO pretraining): a linear classifier on the
 # frozen teacher's cls token is trained on 20 images per identity and
 # tested on 10 other images of the same identities. Faces are rendered at
-# 112 px and resized to 64 px, as in the demo's validation.
+# 112 px on a plain background and resized to 48 px, as in the demo's
+# validation.
 # Deviations from DINO's linear evaluation (SGD lr 1e-3 x batch / 256, 100
 # epochs, random-resized crops, cls tokens of the last 4 blocks for ViT-S):
 # a BatchNorm-normalised last cls token, lr 0.1 and 10 epochs (1000 images),
@@ -24,7 +25,7 @@ _base_ = [
 ]
 
 face_size = 112
-img_size = 64
+img_size = 48
 identity_offset = 500  # the DINO demo's validation identities
 num_identities = 50
 train_images = 20
@@ -35,8 +36,8 @@ model = dict(
     backbone=dict(
         img_size=img_size,
         init_cfg=dict(
-            checkpoint='work_dirs/dino_vit-t-p8_1xb32-coslr-4e_'
-            'synthetic-faces/epoch_4.pth')),
+            checkpoint='work_dirs/dino_vit-t-p8_1xb32-coslr-8e_'
+            'synthetic-faces/epoch_8.pth')),
     head=dict(num_classes=num_identities))
 
 resize = [
@@ -58,7 +59,8 @@ faces = dict(
     num_identities=num_identities,
     img_size=face_size,
     seed=0,
-    identity_offset=identity_offset)
+    identity_offset=identity_offset,
+    generator_cfg=dict(background='plain'))
 
 train_dataloader = dict(
     batch_size=64,

@@ -9,7 +9,7 @@ from mmengine.optim import build_optim_wrapper
 from facessl.registry import HOOKS, MODELS, OPTIM_WRAPPERS
 
 CONFIGS = [
-    'configs/dino/dino_vit-t-p8_1xb32-coslr-4e_synthetic-faces.py',
+    'configs/dino/dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py',
     'configs/dino/dino_vit-t-p8_4xb64-coslr-100e_ms1m.py',
     'configs/dino/dino_vit-s-p8_bench-official_synthetic-faces.py',
 ]

@@ -162,7 +162,7 @@ def test_synthetic_faces_config_builds(repo_root, tmp_path):
         repo_root, 'configs/linear_probe/'
         'linear-probe_vit-t-p8_1xb64-10e_synthetic-faces.py'))
     # a teacher backbone of the config's architecture, as DINO saves it
-    vit = MODELS.build(dict(cfg.model.backbone, init_cfg=None, img_size=64))
+    vit = MODELS.build(dict(cfg.model.backbone, init_cfg=None, img_size=48))
     path = str(tmp_path / 'teacher.pth')
     torch.save({f'teacher.backbone.{k}': v
                 for k, v in vit.state_dict().items()}, path)
