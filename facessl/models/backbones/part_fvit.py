@@ -56,9 +56,10 @@ class PartFViT(BaseModule):
     makes each of the four bilinear neighbours outside the image count as
     0 (a point half a pixel outside the border gets half the border pixel).
     A patch is flattened channel-major ``(C, P, P)``, like a conv patch
-    embedding's weights. (The authors' code samples at ``x + b - P / 2``,
-    i.e. half a pixel up-left of centre, with the patch transposed; a
-    learned projection absorbs the transposition.)
+    embedding's weights. (The authors' code samples at
+    ``x + b - P / 2 - 0.5`` in this convention, its grid mapping coordinate
+    ``p`` to pixel ``p - 0.5``: one pixel up-left of centre, and with the
+    patch transposed; learned landmarks and projection absorb both.)
 
     Complexity at 112 x 112, P = 8, 196 landmarks, counted by
     ``torch.utils.flop_counter`` with every token through every layer
