@@ -1,4 +1,5 @@
 """FaceRecognizer: margin loss, SSL initialisation, landmark regulariser."""
+import os.path as osp
 from types import SimpleNamespace
 
 import pytest
@@ -199,3 +200,33 @@ def test_predict_gives_the_embedding():
         assert sample.feat.shape == (4, )
         torch.testing.assert_close(sample.feat, feat)
     assert len(model.predict(x)) == 3
+
+
+def test_runner_fine_tunes_with_layer_decay(tmp_path, repo_root):
+    """A real MMEngine run: FaceRecognizer, lr decay, beta schedule."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(osp.join(
+        repo_root, 'tests/data/configs/tiny-cls_synthetic-faces.py'))
+    cfg.work_dir = str(tmp_path)
+    cfg.model = dict(
+        type='FaceRecognizer',
+        data_preprocessor=cfg.model.data_preprocessor,
+        backbone=dict(type='FastVisionTransformer',
+                      arch=dict(embed_dims=16, num_layers=2, num_heads=2,
+                                feedforward_channels=32),
+                      img_size=32, patch_size=16),
+        head=dict(type='CosFaceHead', num_classes=4, in_channels=16))
+    cfg.optim_wrapper = dict(
+        optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.1),
+        constructor='FaceLayerDecayOptimWrapperConstructor',
+        paramwise_cfg=dict(layer_decay_rate=0.58))
+    cfg.custom_hooks = [dict(type='LandmarkRegWeightHook', schedule=[0.])]
+    cfg.train_cfg.max_epochs = 2
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    groups = runner.optim_wrapper.optimizer.param_groups
+    lrs = {g['param_name']: g['lr'] for g in groups}
+    assert lrs['head.weight'] == pytest.approx(1e-3)
+    assert lrs['backbone.cls_token'] == pytest.approx(1e-3 * 0.58**3)
+    assert runner.model.landmark_beta == 0.
