@@ -6,3 +6,4 @@ from .visualization_hook import SSLVisualizationHook  # noqa: F401
 from .freeze_last_layer_hook import FreezeLastLayerHook  # noqa: F401
 from .teacher_ema_hook import TeacherEMAHook  # noqa: F401
 from .teacher_temp_hook import TeacherTempHook  # noqa: F401
+from .landmark_reg_hook import LandmarkRegWeightHook  # noqa: F401

@@ -1,2 +1,4 @@
 """facessl.models.heads."""
 from .dino_head import DINOHead, WeightNormLinear  # noqa: F401
+from .margin_head import (ArcFaceHead, CosFaceHead,  # noqa: F401
+                          CurricularFaceHead, MarginHead)

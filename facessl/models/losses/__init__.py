@@ -1,2 +1,6 @@
 """facessl.models.losses."""
 from .dino_loss import DINOLoss, dino_loss  # noqa: F401
+from .margin_losses import (ArcFaceMargin, CosFaceMargin,  # noqa: F401
+                            CurricularFaceMargin, arcface_logits,
+                            cosface_logits, curricular_logits,
+                            curricular_t_update)
