@@ -15,29 +15,19 @@
 # ground-truth landmarks of every view (synthetic faces have them);
 # metainfo num_views, view_flip, view_crop_bbox.
 #
+# Data set sizes, the data preprocessor (mean = std = 127.5, LAFS's 0.5 of
+# [0, 1]; BGR -> RGB), validation and kNN evaluation come from
+# synthetic_faces_dino.py; only the training views differ.
+#
 # As in synthetic_faces_dino.py the sizes are plain variables: a child
 # config that changes them must rebuild the pipeline, or edit the built
 # dicts, e.g. --cfg-options train_dataloader.dataset.pipeline.0.num_views=
 # [1,1,2] (pipeline.0 is the LAFSMultiView).
-face_size = 112  # side of the generated faces
+_base_ = ['./synthetic_faces_dino.py']
+
 view_size = 112  # side of every view
 crop_scale = (0.4, 1.0)  # fraction of the face area
 num_local_views = 8
-val_size = view_size
-
-num_train_identities = 500
-train_images_per_identity = 20
-num_val_identities = 50
-val_images_per_identity = 10
-batch_size = 64
-num_workers = 2
-
-dataset_type = 'SyntheticFaces'
-data_preprocessor = dict(
-    type='SelfSupDataPreprocessor',
-    mean=[127.5, 127.5, 127.5],  # LAFS: mean = std = 0.5 of [0, 1]
-    std=[127.5, 127.5, 127.5],
-    to_rgb=True)  # the dataset yields BGR
 
 
 def _view(blur_prob, solarize_prob=0.):
@@ -100,50 +90,4 @@ train_pipeline = [
         meta_keys=('sample_idx', 'identity', 'num_views', 'view_flip',
                    'view_crop_bbox')),
 ]
-val_pipeline = [
-    dict(
-        type='ResizeEdge',
-        scale=val_size,
-        edge='short',
-        interpolation='bicubic',
-        backend='pillow'),
-    dict(type='CenterCrop', crop_size=val_size),
-    dict(type='PackInputs'),
-]
-
-train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    drop_last=True,
-    dataset=dict(
-        type=dataset_type,
-        num_identities=num_train_identities,
-        images_per_identity=train_images_per_identity,
-        img_size=face_size,
-        seed=0,
-        identity_offset=0,
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=num_workers,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        num_identities=num_val_identities,
-        images_per_identity=val_images_per_identity,
-        img_size=face_size,
-        seed=0,
-        identity_offset=num_train_identities,
-        pipeline=val_pipeline))
-val_evaluator = dict(
-    type='KNNAccuracy', k=20, temperature=0.07, topk=(1, 5))
-val_cfg = dict()
-
-test_dataloader = val_dataloader
-test_evaluator = val_evaluator
-test_cfg = dict()
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))

@@ -36,7 +36,8 @@ def crop_resize_points(points: np.ndarray, bbox: Sequence[int],
         np.ndarray: float32 (..., 2) pixel (x, y) in the output image.
     """
     x1, y1, x2, y2 = (float(v) for v in bbox)
-    scale = np.array([out_size[1] / (x2 - x1 + 1), out_size[0] / (y2 - y1 + 1)])
+    scale = np.array(
+        [out_size[1] / (x2 - x1 + 1), out_size[0] / (y2 - y1 + 1)])
     pts = np.asarray(points, np.float64)
     return ((pts - [x1, y1] + 0.5) * scale - 0.5).astype(np.float32)
 

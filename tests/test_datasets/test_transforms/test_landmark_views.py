@@ -27,7 +27,8 @@ def face():
 def _blob_image(points, size=112):
     """One float channel per landmark holding a Gaussian blob on it."""
     yy, xx = np.mgrid[:size, :size].astype(np.float32)
-    d2 = ((xx[..., None] - points[:, 0])**2 + (yy[..., None] - points[:, 1])**2)
+    d2 = ((xx[..., None] - points[:, 0])**2 +
+          (yy[..., None] - points[:, 1])**2)
     return np.exp(-d2 / (2 * SIGMA**2)).astype(np.float32)
 
 
