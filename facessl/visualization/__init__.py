@@ -5,3 +5,5 @@ from .attention import (attention_grid, block_attention,  # noqa: F401
 from .grid import (caption_strip, default_view_names, tile_grid,  # noqa: F401
                    to_rgb_image, view_grid)
 from .landmarks import draw_landmarks, landmark_grid  # noqa: F401
+from .landmarks import (draw_landmark_ids, landmark_colours,  # noqa: F401
+                        patch_mosaic, patches_to_images, view_landmark_grid)

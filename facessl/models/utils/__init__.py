@@ -1,3 +1,6 @@
 """facessl.models.utils."""
 from .ema import ema_update_  # noqa: F401
 from .pretrained import load_pretrained  # noqa: F401
+from .landmark_aug import (LandmarkPerturb, LandmarkShuffle,  # noqa: F401
+                           LandmarkSubset, apply_landmark_augs,
+                           build_landmark_augs, stack_view_landmarks)
