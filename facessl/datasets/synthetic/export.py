@@ -15,7 +15,7 @@ Layout of ``out_dir``::
 import json
 import os
 import os.path as osp
-from typing import Optional
+from typing import Iterator, Optional, Tuple
 
 import cv2
 
@@ -23,6 +23,49 @@ from .generator import ATTRIBUTE_NAMES, SyntheticFaceGenerator
 from .template import FLIP_INDICES, NUM_LANDMARKS
 
 FORMAT = 'facessl-faces/1'
+
+
+def render_faces(num_identities: int,
+                 images_per_identity: int,
+                 img_size: int = 112,
+                 seed: int = 0,
+                 identity_offset: int = 0,
+                 progress: bool = False,
+                 generator_cfg: Optional[dict] = None,
+                 desc: str = 'synthetic faces'
+                 ) -> Iterator[Tuple[int, int, int, dict]]:
+    """Render N x M synthetic faces in order, for the writers.
+
+    Args:
+        num_identities (int): identities N (>= 1).
+        images_per_identity (int): images per identity M (>= 1).
+        img_size (int): image size. Defaults to 112.
+        seed (int): data-set seed. Defaults to 0.
+        identity_offset (int): first absolute identity id. Defaults to 0.
+        progress (bool): show a tqdm progress bar. Defaults to False.
+        generator_cfg (dict, optional): more
+            :class:`SyntheticFaceGenerator` arguments.
+        desc (str): progress-bar label. Defaults to 'synthetic faces'.
+
+    Yields:
+        tuple: ``(label, identity, index, sample)``: label in ``[0, N)``,
+        absolute identity ``identity_offset + label``, image index in
+        ``[0, M)`` and the generator's output for it.
+    """
+    if num_identities < 1 or images_per_identity < 1:
+        raise ValueError('num_identities and images_per_identity must be '
+                         f'>= 1, got {num_identities}, '
+                         f'{images_per_identity}')
+    gen = SyntheticFaceGenerator(
+        img_size=img_size, seed=seed, **(generator_cfg or {}))
+    jobs = [(k, j) for k in range(num_identities)
+            for j in range(images_per_identity)]
+    if progress:
+        from tqdm import tqdm
+        jobs = tqdm(jobs, desc=desc, unit='img')
+    for label, index in jobs:
+        identity = identity_offset + label
+        yield label, identity, index, gen(identity, index)
 
 
 def write_synthetic_faces(out_dir: str,
@@ -49,25 +92,14 @@ def write_synthetic_faces(out_dir: str,
     Returns:
         dict: the annotation also written to ``annotations.json``.
     """
-    if num_identities < 1 or images_per_identity < 1:
-        raise ValueError('num_identities and images_per_identity must be '
-                         f'>= 1, got {num_identities}, '
-                         f'{images_per_identity}')
-    gen = SyntheticFaceGenerator(
-        img_size=img_size, seed=seed, **(generator_cfg or {}))
+    faces = render_faces(num_identities, images_per_identity, img_size,
+                         seed, identity_offset, progress, generator_cfg)
     id_width = max(6, len(str(identity_offset + num_identities - 1)))
     im_width = max(4, len(str(images_per_identity - 1)))
     classes = [f'{identity_offset + k:0{id_width}d}'
                for k in range(num_identities)]
     images = []
-    jobs = [(k, j) for k in range(num_identities)
-            for j in range(images_per_identity)]
-    if progress:
-        from tqdm import tqdm
-        jobs = tqdm(jobs, desc='synthetic faces', unit='img')
-    for label, index in jobs:
-        identity = identity_offset + label
-        out = gen(identity, index)
+    for label, identity, index, out in faces:
         rel = f'{classes[label]}/{index:0{im_width}d}.png'
         path = osp.join(out_dir, rel)
         os.makedirs(osp.dirname(path), exist_ok=True)

@@ -42,7 +42,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from .generator import ATTRIBUTE_NAMES, SyntheticFaceGenerator
+from .export import render_faces
+from .generator import ATTRIBUTE_NAMES
 from .template import CONTOURS, NUM_LANDMARKS, SEGMENTS
 
 IMG_DIR = 'img_align_celeba'
@@ -134,22 +135,13 @@ def write_synthetic_annotations(out_dir: str,
         dict: ``num_images``, ``partitions`` (images per partition 0/1/2)
         and ``files`` (format name -> path written).
     """
-    if num_identities < 1 or images_per_identity < 1:
-        raise ValueError('num_identities and images_per_identity must be '
-                         f'>= 1, got {num_identities}, '
-                         f'{images_per_identity}')
-    gen = SyntheticFaceGenerator(
-        img_size=img_size, seed=seed, **(generator_cfg or {}))
+    faces = render_faces(num_identities, images_per_identity, img_size,
+                         seed, identity_offset, progress, generator_cfg,
+                         'synthetic annotations')
     width = max(6, len(str(num_identities * images_per_identity)))
     os.makedirs(osp.join(out_dir, IMG_DIR), exist_ok=True)
-    jobs = [(k, j) for k in range(num_identities)
-            for j in range(images_per_identity)]
-    if progress:
-        from tqdm import tqdm
-        jobs = tqdm(jobs, desc='synthetic annotations', unit='img')
     samples = []
-    for n, (label, index) in enumerate(jobs, 1):
-        out = gen(identity_offset + label, index)
+    for n, (label, _, _, out) in enumerate(faces, 1):
         name = f'{n:0{width}d}.png'
         path = osp.join(out_dir, IMG_DIR, name)
         if not cv2.imwrite(path, out['img']):
@@ -168,7 +160,7 @@ def write_synthetic_annotations(out_dir: str,
                 expression=expression_of(out['attributes'])))
     files = dict(
         celeba=_write_celeba(out_dir, samples),
-        coco=_write_coco(out_dir, samples, gen.img_size),
+        coco=_write_coco(out_dir, samples, int(img_size)),
         rafdb=_write_rafdb(out_dir, samples),
         affectnet=_write_affectnet(out_dir, samples))
     return dict(

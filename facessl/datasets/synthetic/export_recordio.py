@@ -12,7 +12,7 @@ from typing import Optional
 
 from ..face_recordio import encode_image
 from ..recordio import FacePackWriter
-from .generator import SyntheticFaceGenerator
+from .export import render_faces
 
 
 def write_synthetic_recordio(out_dir: str,
@@ -49,23 +49,15 @@ def write_synthetic_recordio(out_dir: str,
     Returns:
         dict: ``rec``/``idx`` paths, ``num_images``, ``num_identities``.
     """
-    if num_identities < 1 or images_per_identity < 1:
-        raise ValueError('num_identities and images_per_identity must be '
-                         f'>= 1, got {num_identities}, '
-                         f'{images_per_identity}')
-    gen = SyntheticFaceGenerator(
-        img_size=img_size, seed=seed, **(generator_cfg or {}))
-    jobs = [(identity_offset + k, j) for k in range(num_identities)
-            for j in range(images_per_identity)]
-    if progress:
-        from tqdm import tqdm
-        jobs = tqdm(jobs, desc='synthetic recordio', unit='img')
+    faces = render_faces(num_identities, images_per_identity, img_size,
+                         seed, identity_offset, progress, generator_cfg,
+                         'synthetic recordio')
     rec = osp.join(out_dir, f'{prefix}.rec')
     with FacePackWriter(rec) as writer:
-        for identity, index in jobs:
-            img = gen(identity, index)['img']
-            writer.add(identity,
-                       encode_image(img, encoding, quality, channel_order))
+        for _, identity, _, out in faces:
+            writer.add(
+                identity,
+                encode_image(out['img'], encoding, quality, channel_order))
     return dict(
         rec=rec,
         idx=writer.idx_path,
