@@ -13,7 +13,7 @@ num_landmarks = 196
 # stage 1 (configs/lafs/part-fvit-t_cosface_*.py) writes it; the landmark
 # CNN's weights are its keys 'backbone.landmark_cnn.*'
 landmark_cnn_checkpoint = (
-    'work_dirs/part-fvit-t_cosface_synthetic-faces/epoch_N.pth')
+    'work_dirs/part-fvit-t_cosface_1xb16-4e_synthetic-faces/epoch_4.pth')
 landmark_alpha = 2.  # perturbation std in pixels of the 112-px view
 local_landmarks = 36
 model = dict(

@@ -10,7 +10,7 @@ from facessl.registry import MODELS
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 R = 16  # landmarks of the tiny landmark CNN
 SUBSET = 4  # local-view landmarks of the tiny model
-CONFIG = 'configs/lafs/lafs_part-fvit-t_1xb16-coslr-4e_synthetic-faces.py'
+CONFIG = 'configs/lafs/lafs_part-fvit-t_1xb16-coslr-2e_synthetic-faces.py'
 
 
 def augs(subset=SUBSET, replace=True):

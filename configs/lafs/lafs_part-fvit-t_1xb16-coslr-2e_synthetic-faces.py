@@ -1,7 +1,7 @@
 # LAFS stage 2 on SyntheticFaces, small enough for 2 CPU cores.
 #
 #   python tools/train.py \
-#       configs/lafs/lafs_part-fvit-t_1xb16-coslr-4e_synthetic-faces.py \
+#       configs/lafs/lafs_part-fvit-t_1xb16-coslr-2e_synthetic-faces.py \
 #       --cfg-options model.landmark_cnn_checkpoint=<stage-1 .pth>
 #
 # Needs the stage-1 checkpoint (configs/lafs/part-fvit-t_cosface_*.py)
@@ -18,9 +18,10 @@
 # view, ~1 s per face on 2 cores):
 # - 2 local views instead of 8 (the local views are the cheap ones,
 #   37 tokens each, but every one adds a landmark-CNN pass and a student
-#   pass; 8 local views cost ~1.4x the step);
-# - 64 training identities x 4 images, batch 16, 4 epochs (64 steps);
-#   20 held-out identities x 5 images for the kNN validation;
+#   pass; by token count 8 local views cost ~1.4x the step);
+# - 64 training identities x 4 images, batch 16, 2 epochs (32 steps of
+#   ~12-20 s on 2 shared CPU cores: ~8 minutes, plus ~15 s per kNN
+#   validation); 20 held-out identities x 5 images for the kNN validation;
 # - faces on a plain grey background (generator background='plain'), as
 #   the DINO demo: a short run otherwise learns the background texture;
 # - the DINO demo's measured head choices: out_dim 1024 with batch norm in
@@ -28,7 +29,7 @@
 #   goes 0.07 -> 0.04 over 30 epochs, longer than this whole run), a
 #   faster teacher (momentum 0.99 -> 1), lr 5e-4 without batch scaling
 #   and 1 warm-up epoch.
-# dino_vit-t-p8_1xb16-coslr-4e_synthetic-faces.py is plain DINO on the
+# dino_vit-t-p8_1xb16-coslr-2e_synthetic-faces.py is plain DINO on the
 # same faces with the same budget, for the comparison.
 _base_ = [
     '../_base_/models/lafs_part-fvit-t.py',
@@ -39,10 +40,10 @@ _base_ = [
 ]
 
 landmark_cnn_checkpoint = (
-    'work_dirs/part-fvit-t_cosface_synthetic-faces/epoch_N.pth')
+    'work_dirs/part-fvit-t_cosface_1xb16-4e_synthetic-faces/epoch_4.pth')
 num_local_views = 2
 out_dim = 1024
-max_epochs = 4
+max_epochs = 2
 warmup_epochs = 1
 generator_cfg = dict(background='plain')
 
@@ -108,8 +109,8 @@ custom_hooks = _base_.custom_hooks + [
     dict(type='FreezeLastLayerHook', freeze_last_layer=1),
     dict(type='ValidateAtStartHook'),
     # predicted / augmented landmarks and patch mosaics at the start and
-    # every 2 epochs, into vis_data/vis_image/ and TensorBoard
-    dict(type='LAFSVisualizationHook', interval=2, num_samples=2),
+    # every epoch, into vis_data/vis_image/ and TensorBoard
+    dict(type='LAFSVisualizationHook', interval=1, num_samples=2),
 ]
 default_hooks = dict(
     checkpoint=dict(interval=max_epochs), logger=dict(interval=4))
