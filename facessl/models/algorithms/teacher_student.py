@@ -127,8 +127,12 @@ class TeacherStudent(BaseSelfSupervisor):
         return self
 
     # ----------------------------------------------------------- forward
-    def forward_views(self, views: Inputs, teacher: bool = False,
-                      with_head: bool = True) -> torch.Tensor:
+    def forward_views(self,
+                      views: Inputs,
+                      teacher: bool = False,
+                      with_head: bool = True,
+                      view_kwargs: Optional[Sequence[dict]] = None
+                      ) -> torch.Tensor:
         """Run the student or the teacher on a list of views.
 
         Args:
@@ -137,20 +141,37 @@ class TeacherStudent(BaseSelfSupervisor):
             teacher (bool): use the teacher. Defaults to False.
             with_head (bool): apply neck and head; else return backbone
                 features. Defaults to True.
+            view_kwargs (list[dict], optional): per view, extra backbone
+                arguments, each a tensor with the batch first (e.g. LAFS's
+                ``landmarks`` (B, N, 2) and ``landmark_ids`` (B, N)). Views
+                are then grouped by image shape *and* the shapes of these
+                tensors (e.g. the token count N), which are concatenated
+                like the images. Defaults to None.
 
         Returns:
             Tensor: ``(V * B, D)`` outputs in view order.
         """
         views = [views] if isinstance(views, torch.Tensor) else list(views)
+        kwargs = [{} for _ in views] if view_kwargs is None else list(
+            view_kwargs)
+        if len(kwargs) != len(views):
+            raise ValueError(f'forward_views: {len(views)} views but '
+                             f'{len(kwargs)} view_kwargs')
         backbone, neck, head = self._parts(teacher)
         groups: Dict[tuple, List[int]] = {}
-        for i, v in enumerate(views):
-            groups.setdefault(tuple(v.shape[1:]), []).append(i)
+        for i, (v, kw) in enumerate(zip(views, kwargs)):
+            key = (tuple(v.shape[1:]), ) + tuple(
+                (k, tuple(t.shape[1:])) for k, t in sorted(kw.items()))
+            groups.setdefault(key, []).append(i)
         feats: List[Optional[torch.Tensor]] = [None] * len(views)
         for idx in groups.values():
             batch = (views[idx[0]] if len(idx) == 1 else torch.cat(
                 [views[i] for i in idx]))
-            out = _last(backbone(batch))
+            extra = {
+                k: torch.cat([kwargs[i][k] for i in idx])
+                for k in kwargs[idx[0]]
+            }
+            out = _last(backbone(batch, **extra))
             for i, chunk in zip(idx, out.chunk(len(idx))):
                 feats[i] = chunk
         x = torch.cat(feats) if len(feats) > 1 else feats[0]
