@@ -25,16 +25,15 @@ import argparse
 import json
 import os.path as osp
 import sys
-import time
 
 from mmengine.config import DictAction
 
 from facessl.utils.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
-                                      STAGE1_PREFIX, STAGE2_PREFIX,
-                                      check_checkpoint_prefix,
-                                      eval_root_options, find_checkpoint,
-                                      run_script, stage2_options,
-                                      stage3_options, write_stage_config)
+                                      SMALL_OPTIONS, STAGE1_PREFIX,
+                                      STAGE2_PREFIX, check_checkpoint_prefix,
+                                      eval_root_options, evaluate_stage,
+                                      stage2_options, stage3_options,
+                                      train_stage, write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1_CONFIG = 'configs/lafs/part-fvit-t_cosface_1xb16-4e_synthetic-faces.py'
@@ -42,50 +41,6 @@ STAGE2_CONFIG = \
     'configs/lafs/lafs_part-fvit-t_1xb16-coslr-2e_synthetic-faces.py'
 STAGE3_CONFIG = \
     'configs/lafs/lafs-ft_part-fvit-t_cosface_1xb16-5e_synthetic-faces.py'
-NO_VAL = 10**6  # a val_interval that never comes: tools/test.py scores
-
-
-def _cosine(epochs: int) -> list:
-    return [dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True,
-                 begin=0, end=epochs, convert_to_iter_based=True)]
-
-
-_LOADER = {
-    'train_dataloader.num_workers': 0,
-    'train_dataloader.persistent_workers': False,
-}
-#: per-stage overrides that make the chain a few-minute CPU run
-SMALL_OPTIONS = {
-    1: {
-        **_LOADER,
-        'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': NO_VAL,
-        'train_dataloader.dataset.num_identities': 20,
-        'train_dataloader.dataset.images_per_identity': 4,
-        'model.head.num_classes': 20,
-        'model.data_preprocessor.num_classes': 20,
-        'param_scheduler': _cosine(1),
-    },
-    2: {
-        **_LOADER,
-        'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': NO_VAL,
-        'train_dataloader.dataset.num_identities': 16,
-        'train_dataloader.dataset.images_per_identity': 2,
-    },
-    3: {
-        **_LOADER,
-        'train_cfg.max_epochs': 2,
-        'train_cfg.val_interval': NO_VAL,
-        # 10 identities x 2 shots of the few-shot source
-        'train_dataloader.dataset.fraction': None,
-        'train_dataloader.dataset.num_identities': 10,
-        'train_dataloader.dataset.shots': 2,
-        'model.head.num_classes': 10,
-        'model.data_preprocessor.num_classes': 10,
-        'param_scheduler': _cosine(2),
-    },
-}
 
 
 def parse_args(argv=None):
@@ -125,18 +80,6 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def write_eval_bin(root: str, num_pairs: int) -> str:
-    """The held-out verification ``.bin`` (plain background) in root."""
-    from facessl.datasets.synthetic.export_bin import \
-        write_synthetic_verification_bin
-    path = osp.join(root, 'verification.bin')
-    if not osp.isfile(path):
-        write_synthetic_verification_bin(
-            path, num_pairs=num_pairs, identity_offset=100000,
-            generator_cfg=dict(background='plain'), progress=True)
-    return path
-
-
 def stage_options(stage: int, args, chained: dict,
                   eval_root: str) -> dict:
     """All overrides of one stage: small sizes, chain, eval set, user's."""
@@ -148,37 +91,6 @@ def stage_options(stage: int, args, chained: dict,
     return options
 
 
-def train_stage(stage: int, config: str, options: dict, work_dir: str,
-                summary: dict) -> str:
-    """Write the stage's config, train it, return its checkpoint."""
-    stage_dir = osp.join(work_dir, f'stage{stage}')
-    cfg_file = write_stage_config(
-        osp.join(stage_dir, 'config.py'), config, options)
-    print(f'[lafs_pipeline] stage {stage}: {config} -> {stage_dir}',
-          flush=True)
-    start = time.time()
-    run_script(osp.join(REPO, 'tools/train.py'),
-               [cfg_file, '--work-dir', stage_dir], REPO,
-               osp.join(stage_dir, 'train_output.log'))
-    ckpt = find_checkpoint(stage_dir)
-    summary[f'stage{stage}'] = dict(
-        config=config, checkpoint=ckpt,
-        seconds=round(time.time() - start, 1))
-    return ckpt
-
-
-def evaluate_stage(stage: int, ckpt: str, work_dir: str) -> dict:
-    """Score a checkpoint with tools/test.py on its stage's config."""
-    stage_dir = osp.join(work_dir, f'stage{stage}')
-    out = osp.join(stage_dir, 'test_metrics.json')
-    run_script(osp.join(REPO, 'tools/test.py'), [
-        osp.join(stage_dir, 'config.py'), ckpt, '--work-dir',
-        osp.join(stage_dir, 'test'), '--out', out
-    ], REPO, osp.join(stage_dir, 'test_output.log'))
-    with open(out) as f:
-        return json.load(f)
-
-
 def run_chain(args) -> dict:
     """Run the requested stages; return the summary dict."""
     work_dir = osp.abspath(args.work_dir)
@@ -187,7 +99,7 @@ def run_chain(args) -> dict:
     summary = {}
     s1, s2 = args.stage1_checkpoint, args.stage2_checkpoint
     if 1 in args.stages and not s1:
-        s1 = train_stage(1, args.stage1_config,
+        s1 = train_stage(1, args.stage1_config, REPO,
                          stage_options(1, args, {}, eval_root), work_dir,
                          summary)
     if not s1:
@@ -196,7 +108,7 @@ def run_chain(args) -> dict:
     check_checkpoint_prefix(s1, STAGE1_PREFIX, 'stage-1')
     if 2 in args.stages and not s2:
         s2 = train_stage(
-            2, args.stage2_config,
+            2, args.stage2_config, REPO,
             stage_options(2, args,
                           stage2_options(s1, args.stage2_landmark_key),
                           eval_root), work_dir, summary)
@@ -207,14 +119,16 @@ def run_chain(args) -> dict:
         check_checkpoint_prefix(s2, STAGE2_PREFIX, 'stage-2')
         subset = osp.join(work_dir, 'stage3', 'few_shot_subset.json')
         chained = stage3_options(s1, s2, subset)
-        s3 = train_stage(3, args.stage3_config,
+        s3 = train_stage(3, args.stage3_config, REPO,
                          stage_options(3, args, chained, eval_root),
                          work_dir, summary)
         summary['stage3']['few_shot_subset'] = subset
         if not args.no_eval:
-            summary['stage3']['metrics'] = evaluate_stage(3, s3, work_dir)
+            summary['stage3']['metrics'] = evaluate_stage(
+                3, s3, work_dir, REPO)
     if 'stage1' in summary and not args.no_eval:
-        summary['stage1']['metrics'] = evaluate_stage(1, s1, work_dir)
+        summary['stage1']['metrics'] = evaluate_stage(
+            1, s1, work_dir, REPO)
     summary['chain'] = dict(stage1_checkpoint=s1, stage2_checkpoint=s2)
     return summary
 

@@ -18,11 +18,13 @@ config of the stage's config file, so the exact configuration of every
 stage is a file in its work dir.
 """
 import glob
+import json
 import os
 import os.path as osp
 import re
 import subprocess
 import sys
+import time
 from typing import Dict, List, Optional, Sequence
 
 import torch
@@ -269,3 +271,114 @@ def run_script(script: str, args: Sequence[str], repo: str,
         tail = '\n'.join(proc.stdout.splitlines()[-25:])
         raise RuntimeError(f'{" ".join(cmd)} failed (exit '
                            f'{proc.returncode}):\n{tail}')
+
+
+def _cosine(epochs: int) -> list:
+    return [dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True,
+                 begin=0, end=epochs, convert_to_iter_based=True)]
+
+
+NO_VAL = 10**6  # a val_interval never reached: tools/test.py scores
+_LOADER = {
+    'train_dataloader.num_workers': 0,
+    'train_dataloader.persistent_workers': False,
+}
+#: per-stage overrides that make the chain a few-minute CPU run
+SMALL_OPTIONS = {
+    1: {
+        **_LOADER,
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': NO_VAL,
+        'train_dataloader.dataset.num_identities': 20,
+        'train_dataloader.dataset.images_per_identity': 4,
+        'model.head.num_classes': 20,
+        'model.data_preprocessor.num_classes': 20,
+        'param_scheduler': _cosine(1),
+    },
+    2: {
+        **_LOADER,
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': NO_VAL,
+        'train_dataloader.dataset.num_identities': 16,
+        'train_dataloader.dataset.images_per_identity': 2,
+    },
+    3: {
+        **_LOADER,
+        'train_cfg.max_epochs': 2,
+        'train_cfg.val_interval': NO_VAL,
+        # 10 identities x 2 shots of the few-shot source
+        'train_dataloader.dataset.fraction': None,
+        'train_dataloader.dataset.num_identities': 10,
+        'train_dataloader.dataset.shots': 2,
+        'model.head.num_classes': 10,
+        'model.data_preprocessor.num_classes': 10,
+        'param_scheduler': _cosine(2),
+    },
+}
+
+
+def write_eval_bin(root: str, num_pairs: int) -> str:
+    """The held-out verification ``.bin`` (plain background) in root."""
+    from facessl.datasets.synthetic.export_bin import \
+        write_synthetic_verification_bin
+    path = osp.join(root, 'verification.bin')
+    if not osp.isfile(path):
+        write_synthetic_verification_bin(
+            path, num_pairs=num_pairs, identity_offset=100000,
+            generator_cfg=dict(background='plain'), progress=True)
+    return path
+
+
+def resolve_config(config: str, repo: str) -> str:
+    """``config`` as given if it exists, else relative to ``repo``.
+
+    Raises:
+        FileNotFoundError: in neither place.
+    """
+    for path in (config, osp.join(repo, config)):
+        if osp.isfile(path):
+            return path
+    raise FileNotFoundError(f'config {config} not found (nor under {repo})')
+
+
+def stage_name(stage) -> str:
+    """``'stage<k>'`` for a stage number, the name itself for a string."""
+    return stage if isinstance(stage, str) else f'stage{stage}'
+
+
+def train_stage(stage, config: str, repo: str, options: dict,
+                work_dir: str, summary: dict) -> str:
+    """Train one stage with ``tools/train.py`` of ``repo``.
+
+    Writes ``<work_dir>/<stage_name>/config.py`` (a child of ``config``
+    with ``options``), trains it there, records config, checkpoint and
+    seconds in ``summary[stage_name]`` and returns the checkpoint.
+    """
+    name = stage_name(stage)
+    config = resolve_config(config, repo)
+    stage_dir = osp.join(work_dir, name)
+    cfg_file = write_stage_config(
+        osp.join(stage_dir, 'config.py'), config, options)
+    print(f'[lafs] {name}: {config} -> {stage_dir}', flush=True)
+    start = time.time()
+    run_script(osp.join(repo, 'tools/train.py'),
+               [cfg_file, '--work-dir', stage_dir], repo,
+               osp.join(stage_dir, 'train_output.log'))
+    ckpt = find_checkpoint(stage_dir)
+    summary[name] = dict(
+        config=config, checkpoint=ckpt,
+        seconds=round(time.time() - start, 1))
+    return ckpt
+
+
+def evaluate_stage(stage, ckpt: str, work_dir: str, repo: str) -> dict:
+    """Metrics of ``ckpt`` by ``tools/test.py`` on the stage's config
+    (written by :func:`train_stage`), also saved as test_metrics.json."""
+    stage_dir = osp.join(work_dir, stage_name(stage))
+    out = osp.join(stage_dir, 'test_metrics.json')
+    run_script(osp.join(repo, 'tools/test.py'), [
+        osp.join(stage_dir, 'config.py'), ckpt, '--work-dir',
+        osp.join(stage_dir, 'test'), '--out', out
+    ], repo, osp.join(stage_dir, 'test_output.log'))
+    with open(out) as f:
+        return json.load(f)
