@@ -6,7 +6,7 @@ checkpoints (see :mod:`facessl.utils.lafs_chain`):
 
 - stage 1 (supervised Part fViT + CosFace) -> its checkpoint's
   ``backbone.landmark_cnn.*`` is stage 2's frozen landmark CNN
-  (``--stage2-landmark-key``, an MMEngine ``Pretrained`` init_cfg) and
+  (``--stage2-landmark-key``, LAFS's ``model.landmark_cnn_checkpoint``) and
   stage 3's landmark-regulariser reference;
 - stage 2 (LAFS self-supervised) -> its ``teacher.backbone.*`` initialises
   stage 3's backbone;
@@ -60,8 +60,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--stage2-landmark-key',
         default=DEFAULT_STAGE2_LANDMARK_KEY,
-        help='config key of the landmark CNN init_cfg in the stage-2 '
-        'config (set to a Pretrained init from the stage-1 checkpoint)')
+        help='config key that takes the stage-1 checkpoint in the stage-2 '
+        'config (a path, or a Pretrained init for a key ending in init_cfg)')
     parser.add_argument(
         '--stages', type=int, nargs='+', default=[1, 2, 3],
         choices=[1, 2, 3], help='stages to run (others need checkpoints)')

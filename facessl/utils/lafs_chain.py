@@ -35,7 +35,7 @@ STAGE1_PREFIX = 'backbone.landmark_cnn.'
 #: keys of a stage-2 checkpoint holding the teacher's Part fViT
 STAGE2_PREFIX = 'teacher.backbone.'
 #: where stage 2's landmark CNN takes its weights (an MMEngine init_cfg)
-DEFAULT_STAGE2_LANDMARK_KEY = 'model.backbone.landmark_cnn.init_cfg'
+DEFAULT_STAGE2_LANDMARK_KEY = 'model.landmark_cnn_checkpoint'
 
 
 def checkpoint_keys(path: str) -> List[str]:
@@ -184,18 +184,21 @@ def stage2_options(stage1_checkpoint: str,
 
     Args:
         stage1_checkpoint (str): stage-1 checkpoint.
-        landmark_key (str): dotted config key of the landmark CNN's
-            ``init_cfg`` in the stage-2 config.
+        landmark_key (str): dotted config key to set: ``LAFS``'s
+            ``model.landmark_cnn_checkpoint`` (default; a path), or a
+            landmark CNN's ``...init_cfg`` (a key ending in ``init_cfg``
+            gets a ``Pretrained`` init from the checkpoint instead).
 
     Returns:
-        dict: ``{landmark_key: dict(type='Pretrained', checkpoint=...,
-        prefix='backbone.landmark_cnn.')}``.
+        dict: ``{landmark_key: value}`` for ``--cfg-options``.
     """
-    return {
-        landmark_key:
-        dict(type='Pretrained', checkpoint=stage1_checkpoint,
-             prefix=STAGE1_PREFIX)
-    }
+    if landmark_key.endswith('init_cfg'):
+        return {
+            landmark_key:
+            dict(type='Pretrained', checkpoint=stage1_checkpoint,
+                 prefix=STAGE1_PREFIX)
+        }
+    return {landmark_key: stage1_checkpoint}
 
 
 def stage3_options(stage1_checkpoint: str,

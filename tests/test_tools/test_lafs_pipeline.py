@@ -68,8 +68,10 @@ def test_nest_and_stage_options(tmp_path):
         'x': 1, '_delete_': True}}}
     with pytest.raises(ValueError, match="'a.b' is given twice"):
         nest({'a.b.c': 1, 'a.b': 2})
-    opts = stage2_options('s1.pth')
-    assert opts == {'model.backbone.landmark_cnn.init_cfg': dict(
+    assert stage2_options('s1.pth') == {
+        'model.landmark_cnn_checkpoint': 's1.pth'}
+    key = 'model.backbone.landmark_cnn.init_cfg'
+    assert stage2_options('s1.pth', key) == {key: dict(
         type='Pretrained', checkpoint='s1.pth',
         prefix='backbone.landmark_cnn.')}
     opts = stage3_options('s1.pth', 's2.pth', 'sub.json')
@@ -93,8 +95,7 @@ def test_nest_and_stage_options(tmp_path):
     assert cfg.train_dataloader.dataset.subset_file == 'sub.json'
     # a None init_cfg in the base becomes a dict
     path = write_stage_config(str(tmp_path / 'd.py'), STAGE1, {
-        'model.backbone.landmark_cnn.init_cfg': stage2_options('s1.pth')[
-            'model.backbone.landmark_cnn.init_cfg']})
+        key: stage2_options('s1.pth', key)[key]})
     init = Config.fromfile(path).model.backbone.landmark_cnn.init_cfg
     assert init == dict(type='Pretrained', checkpoint='s1.pth',
                         prefix='backbone.landmark_cnn.')

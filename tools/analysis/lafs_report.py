@@ -27,11 +27,13 @@ import argparse
 import json
 import os.path as osp
 
-from facessl.utils.lafs_chain import (SMALL_OPTIONS, STAGE1_PREFIX,
+from facessl.utils.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
+                                      SMALL_OPTIONS, STAGE1_PREFIX,
                                       STAGE2_PREFIX, check_checkpoint_prefix,
                                       eval_root_options, evaluate_stage,
-                                      resolve_config, stage2_options, stage3_options,
-                                      train_stage, write_eval_bin)
+                                      resolve_config, stage2_options,
+                                      stage3_options, train_stage,
+                                      write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1_CONFIG = 'configs/lafs/part-fvit-t_cosface_1xb16-4e_synthetic-faces.py'
@@ -63,8 +65,9 @@ def parse_args(argv=None):
     parser.add_argument('--dino-ft-config', default=DINO_FT_CONFIG)
     parser.add_argument(
         '--stage2-landmark-key',
-        default='model.backbone.landmark_cnn.init_cfg',
-        help='config key of the LAFS config landmark CNN init_cfg')
+        default=DEFAULT_STAGE2_LANDMARK_KEY,
+        help='config key that takes the stage-1 checkpoint in the LAFS '
+        'config')
     parser.add_argument('--work-dir', default='work_dirs/lafs_report')
     parser.add_argument(
         '--full', action='store_true',
