@@ -4,3 +4,5 @@ from .pretrained import load_pretrained  # noqa: F401
 from .landmark_aug import (LandmarkPerturb, LandmarkShuffle,  # noqa: F401
                            LandmarkSubset, apply_landmark_augs,
                            build_landmark_augs, stack_view_landmarks)
+from .heatmaps import (decode_heatmaps, hard_argmax,  # noqa: F401
+                       render_gaussian_heatmaps, scale_points, soft_argmax)
