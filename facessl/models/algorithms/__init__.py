@@ -4,3 +4,5 @@ from .dino import DINO  # noqa: F401
 from .frozen_backbone_classifier import FrozenBackboneClassifier  # noqa: F401
 from .face_recognizer import FaceRecognizer  # noqa: F401
 from .lafs import LAFS  # noqa: F401
+from .fine_tune_classifier import FineTuneClassifier  # noqa: F401
+from .face_landmark_regressor import FaceLandmarkRegressor  # noqa: F401

@@ -1,0 +1,115 @@
+# Face alignment (68 landmarks) by an UperNet heatmap head on a pretrained
+# ViT-T/8, fine-tuned with layer-wise lr decay; NME (inter-ocular) on
+# held-out synthetic identities.
+#
+# Data (COCO keypoints of synthetic faces rendered at 64 px; the images
+# are used as they are, so landmark pixels are input pixels):
+#   python tools/misc/make_synthetic_faces.py --out data/synthetic_downstream \
+#       --num-identities 60 --images-per-identity 10 --img-size 64 \
+#       --formats annotations
+# Train / test (pretrained checkpoint and its prefix as variables below or
+#   --cfg-options model.backbone.init_cfg.checkpoint=PATH
+#                 model.backbone.init_cfg.prefix=backbone.):
+#   python tools/train.py configs/downstream/alignment_vit-t-p8-upernet_1xb32-20e_synthetic-faces.py
+#   python tools/test.py configs/downstream/alignment_vit-t-p8-upernet_1xb32-20e_synthetic-faces.py \
+#       work_dirs/alignment_vit-t-p8-upernet_1xb32-20e_synthetic-faces/epoch_20.pth
+#
+# Protocol (FaRL/ProS alignment): tokens of blocks 4, 6, 8, 12 -> 4-level
+# pyramid -> PPM + FPN -> 128 x 128 heatmaps, Gaussian targets (sigma 2),
+# MSE; local soft-argmax decoding. Deviations: 64 px synthetic faces, no
+# rotation/scale augmentation (flips only), 20 epochs.
+_base_ = ['../_base_/default_runtime.py']
+
+# pretrained backbone: DINO/ProS/LAFS teachers 'teacher.backbone.',
+# students and FRA/face-recognition models 'backbone.'
+pretrained = ('work_dirs/dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces/'
+              'epoch_8.pth')
+pretrained_prefix = 'teacher.backbone.'
+data_root = 'data/synthetic_downstream/annotations'
+img_size = 64
+num_landmarks = 68
+num_train = 480  # images of the first 48 identities; the rest is the test
+num_images = 600
+embed_dims = 192
+
+model = dict(
+    type='FaceLandmarkRegressor',
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor',
+        mean=[127.5, 127.5, 127.5],  # as the SSL configs
+        std=[127.5, 127.5, 127.5],
+        to_rgb=True),  # facessl datasets yield BGR
+    backbone=dict(
+        type='FastVisionTransformer',
+        arch='deit-tiny',
+        img_size=img_size,
+        patch_size=8,
+        out_indices=(3, 5, 7, 11),
+        out_type='featmap',
+        final_norm=True,
+        drop_path_rate=0.1,
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint=pretrained,
+            prefix=pretrained_prefix)),
+    head=dict(
+        type='UperNetLandmarkHead',
+        in_channels=embed_dims,
+        num_landmarks=num_landmarks,
+        channels=128,
+        heatmap_size=128,
+        sigma=2.,
+        loss_weight=1000.,  # MSE of mostly-zero maps is tiny
+        decode=dict(method='soft_argmax', beta=10., radius=3)))
+
+pack = dict(
+    type='PackInputs',
+    algorithm_keys=('landmarks', ),
+    meta_keys=('sample_idx', 'img_path', 'img_shape'))
+train_pipeline = [dict(type='LandmarkRandomFlip', prob=0.5), pack]
+test_pipeline = [pack]
+landmarks = dict(
+    type='CocoFaceLandmarks',
+    data_root=data_root,
+    ann_file='face_landmarks_coco.json',
+    data_prefix='img_align_celeba')
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(landmarks, indices=num_train, pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        landmarks,
+        indices=list(range(num_train, num_images)),
+        pipeline=test_pipeline))
+val_evaluator = dict(type='NMEMetric', norm='inter_ocular')
+test_dataloader = val_dataloader
+test_evaluator = val_evaluator
+
+max_epochs = 20
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05,
+                   betas=(0.9, 0.999)),
+    constructor='FaceLayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(layer_decay_rate=0.65))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
+         end=1, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, by_epoch=True,
+         begin=1, end=max_epochs, eta_min=1e-6,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
+val_cfg = dict()
+test_cfg = dict()
+default_hooks = dict(
+    checkpoint=dict(interval=max_epochs), logger=dict(interval=5))
