@@ -10,9 +10,10 @@
 # Train / test (pretrained checkpoint and its prefix as variables below or
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH
 #                 model.backbone.init_cfg.prefix=backbone.):
-#   python tools/train.py configs/downstream/alignment_vit-t-p8-upernet_1xb32-20e_synthetic-faces.py
-#   python tools/test.py configs/downstream/alignment_vit-t-p8-upernet_1xb32-20e_synthetic-faces.py \
-#       work_dirs/alignment_vit-t-p8-upernet_1xb32-20e_synthetic-faces/epoch_20.pth
+#   CFG=configs/downstream/alignment_vit-t-p8-upernet_1xb32-20e_synthetic-faces.py
+#   python tools/train.py $CFG
+#   python tools/test.py $CFG \
+#       work_dirs/$(basename $CFG .py)/epoch_20.pth
 #
 # Protocol (FaRL/ProS alignment): tokens of blocks 4, 6, 8, 12 -> 4-level
 # pyramid -> PPM + FPN -> 128 x 128 heatmaps, Gaussian targets (sigma 2),

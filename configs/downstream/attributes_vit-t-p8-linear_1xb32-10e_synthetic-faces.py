@@ -13,9 +13,10 @@
 # Train / test (pretrained checkpoint and its prefix as variables below or
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH
 #                 model.backbone.init_cfg.prefix=backbone.):
-#   python tools/train.py configs/downstream/attributes_vit-t-p8-linear_1xb32-10e_synthetic-faces.py
-#   python tools/test.py configs/downstream/attributes_vit-t-p8-linear_1xb32-10e_synthetic-faces.py \
-#       work_dirs/attributes_vit-t-p8-linear_1xb32-10e_synthetic-faces/epoch_10.pth
+#   CFG=configs/downstream/attributes_vit-t-p8-linear_1xb32-10e_synthetic-faces.py
+#   python tools/train.py $CFG
+#   python tools/test.py $CFG \
+#       work_dirs/$(basename $CFG .py)/epoch_10.pth
 #
 # Deviations: 64 px synthetic faces, 10 epochs, flips only.
 _base_ = ['../_base_/default_runtime.py']
