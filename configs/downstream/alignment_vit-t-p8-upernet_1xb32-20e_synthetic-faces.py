@@ -19,7 +19,10 @@
 # pyramid -> PPM + FPN -> 128 x 128 heatmaps, Gaussian targets (sigma 2),
 # MSE; local soft-argmax decoding. Deviations: 64 px synthetic faces, no
 # rotation/scale augmentation (flips only), 20 epochs.
-_base_ = ['../_base_/default_runtime.py']
+_base_ = [
+    '../_base_/schedules/downstream_adamw_layer-decay_20e.py',
+    '../_base_/default_runtime.py',
+]
 
 # pretrained backbone: DINO/ProS/LAFS teachers 'teacher.backbone.',
 # students and FRA/face-recognition models 'backbone.'
@@ -96,21 +99,5 @@ val_evaluator = dict(type='NMEMetric', norm='inter_ocular')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-max_epochs = 20
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05,
-                   betas=(0.9, 0.999)),
-    constructor='FaceLayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.65))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, by_epoch=True,
-         begin=1, end=max_epochs, eta_min=1e-6,
-         convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
-val_cfg = dict()
-test_cfg = dict()
 default_hooks = dict(
-    checkpoint=dict(interval=max_epochs), logger=dict(interval=5))
+    checkpoint=dict(interval={{_base_.max_epochs}}), logger=dict(interval=5))

@@ -12,7 +12,7 @@ from facessl.models.backbones import FastVisionTransformer
 
 CONFIGS = 'configs/downstream/'
 ALIGN = CONFIGS + 'alignment_vit-t-p8-upernet_1xb32-20e_synthetic-faces.py'
-ATTR = CONFIGS + 'attributes_vit-t-p8-linear_1xb32-10e_synthetic-faces.py'
+ATTR = CONFIGS + 'attributes_vit-t-p8-linear_1xb32-20e_synthetic-faces.py'
 ARCH = dict(embed_dims=16, num_layers=12, num_heads=2,
             feedforward_channels=32)
 IMG = 32

@@ -13,13 +13,16 @@
 # Train / test (pretrained checkpoint and its prefix as variables below or
 #   --cfg-options model.backbone.init_cfg.checkpoint=PATH
 #                 model.backbone.init_cfg.prefix=backbone.):
-#   CFG=configs/downstream/attributes_vit-t-p8-linear_1xb32-10e_synthetic-faces.py
+#   CFG=configs/downstream/attributes_vit-t-p8-linear_1xb32-20e_synthetic-faces.py
 #   python tools/train.py $CFG
 #   python tools/test.py $CFG \
-#       work_dirs/$(basename $CFG .py)/epoch_10.pth
+#       work_dirs/$(basename $CFG .py)/epoch_20.pth
 #
-# Deviations: 64 px synthetic faces, 10 epochs, flips only.
-_base_ = ['../_base_/default_runtime.py']
+# Deviations: 64 px synthetic faces, 20 epochs, flips only.
+_base_ = [
+    '../_base_/schedules/downstream_adamw_layer-decay_20e.py',
+    '../_base_/default_runtime.py',
+]
 
 # pretrained backbone: DINO/ProS/LAFS teachers 'teacher.backbone.',
 # students and FRA/face-recognition models 'backbone.'
@@ -82,21 +85,5 @@ val_evaluator = dict(type='AttributeAccuracy')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
 
-max_epochs = 10
-optim_wrapper = dict(
-    optimizer=dict(type='AdamW', lr=5e-4, weight_decay=0.05,
-                   betas=(0.9, 0.999)),
-    constructor='FaceLayerDecayOptimWrapperConstructor',
-    paramwise_cfg=dict(layer_decay_rate=0.65))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0,
-         end=1, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, by_epoch=True,
-         begin=1, end=max_epochs, eta_min=1e-6,
-         convert_to_iter_based=True),
-]
-train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=5)
-val_cfg = dict()
-test_cfg = dict()
 default_hooks = dict(
-    checkpoint=dict(interval=max_epochs), logger=dict(interval=5))
+    checkpoint=dict(interval={{_base_.max_epochs}}), logger=dict(interval=5))
