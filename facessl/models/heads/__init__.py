@@ -2,3 +2,4 @@
 from .dino_head import DINOHead, WeightNormLinear  # noqa: F401
 from .margin_head import (ArcFaceHead, CosFaceHead,  # noqa: F401
                           CurricularFaceHead, MarginHead)
+from .prototype_head import PrototypeHead  # noqa: F401
