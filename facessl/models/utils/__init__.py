@@ -4,3 +4,4 @@ from .pretrained import load_pretrained  # noqa: F401
 from .landmark_aug import (LandmarkPerturb, LandmarkShuffle,  # noqa: F401
                            LandmarkSubset, apply_landmark_augs,
                            build_landmark_augs, stack_view_landmarks)
+from .crop_retrieval import FaceAwareCropFilter  # noqa: F401
