@@ -4,3 +4,4 @@ from .dino import DINO  # noqa: F401
 from .frozen_backbone_classifier import FrozenBackboneClassifier  # noqa: F401
 from .face_recognizer import FaceRecognizer  # noqa: F401
 from .lafs import LAFS  # noqa: F401
+from .pros import ProS  # noqa: F401
