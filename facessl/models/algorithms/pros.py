@@ -110,14 +110,7 @@ class ProS(TeacherStudent):
             ``assign_entropy`` and ``num_dropped_crops``.
         """
         n_global = self.num_global_views
-        if (isinstance(inputs, torch.Tensor) or len(inputs) < n_global
-                or len(inputs) < 2):
-            got = ('a tensor' if isinstance(inputs, torch.Tensor) else
-                   f'{len(inputs)} views')
-            raise ValueError(
-                f'ProS.loss expects a list of at least {max(n_global, 2)} '
-                f'views (num_global_views={n_global} global views first), '
-                f'got {got}; use a MultiView pipeline')
+        self.check_views(inputs, n_global)
         n_views, batch = len(inputs), inputs[0].shape[0]
         with torch.no_grad():
             t_z = self.forward_views(inputs[:n_global], teacher=True)

@@ -120,7 +120,7 @@ def test_collapse_warning():
 
 def test_bad_inputs():
     model = tiny_pros()
-    with pytest.raises(ValueError, match='MultiView'):
+    with pytest.raises(ValueError, match=r'ProS.loss .* at least 2 views'):
         model(views()[:1], mode='loss')
     with pytest.raises(TypeError, match='PrototypeHead'):
         MODELS.build(dict(type='ProS', backbone=TINY_VIT,
