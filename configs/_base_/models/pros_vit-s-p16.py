@@ -1,8 +1,8 @@
 # ProS with a ViT-S/16 (mmpretrain 'deit-small', patch 16, 224 px) student,
 # an EMA teacher, a PrototypeHead (3-layer MLP to d=256, K=1024 prototypes)
 # and ProSLoss (teacher 0.025, student 0.1, me-max weight 1), as Di et al.,
-# WACV 2024. The face-aware crop filter is off here (crop_filter=None); a
-# config enables it with a trained recognition model, see
+# WACV 2024. The face-aware crop filter is off here: `crop_filter` is left
+# unset (not None, so that a child config can add the dict), see
 # configs/pros/README.md.
 embed_dims = 384
 model = dict(
@@ -26,7 +26,6 @@ model = dict(
     loss=dict(
         type='ProSLoss', teacher_temp=0.025, student_temp=0.1,
         me_max_weight=1.0),
-    crop_filter=None,
     collapse_ratio=0.5)
 
 # The hook that makes the teacher an EMA of the student (append to the

@@ -17,7 +17,7 @@ CONFIGS = [
 @pytest.mark.parametrize('path', CONFIGS)
 def test_pros_config_components(repo_root, path):
     cfg = Config.fromfile(osp.join(repo_root, path))
-    assert cfg.model.type == 'ProS' and cfg.model.crop_filter is None
+    assert cfg.model.type == 'ProS' and 'crop_filter' not in cfg.model
     assert cfg.model.head.type == 'PrototypeHead'
     assert (cfg.model.head.out_dim, cfg.model.head.num_prototypes) == (
         256, 1024)
@@ -66,3 +66,16 @@ def test_demo_config_trains_one_step(repo_root):
     assert torch.isfinite(log['loss'])
     assert {'assign_entropy', 'num_dropped_crops'} <= set(log)
     assert not torch.equal(before, model.head.prototypes)
+
+
+def test_child_config_adds_crop_filter(repo_root, tmp_path):
+    # the README's way of switching the filter on must parse
+    child = tmp_path / 'child.py'
+    child.write_text(
+        f"_base_ = ['{osp.join(repo_root, CONFIGS[0])}']\n"
+        "model = dict(crop_filter=dict(type='FaceAwareCropFilter', "
+        "backbone=dict(type='VisionTransformer'), checkpoint='c.pth', "
+        "prefix='teacher.backbone.'))\n")
+    cfg = Config.fromfile(str(child))
+    assert cfg.model.crop_filter.type == 'FaceAwareCropFilter'
+    assert cfg.model.head.type == 'PrototypeHead'
