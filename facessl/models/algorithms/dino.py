@@ -82,14 +82,7 @@ class DINO(TeacherStudent):
             dict: ``loss``.
         """
         n_global = self.num_global_views
-        if (isinstance(inputs, torch.Tensor) or len(inputs) < n_global
-                or len(inputs) < 2):
-            got = ('a tensor' if isinstance(inputs, torch.Tensor) else
-                   f'{len(inputs)} views')
-            raise ValueError(
-                f'DINO.loss expects a list of at least {max(n_global, 2)} '
-                f'views (num_global_views={n_global} global views first), '
-                f'got {got}; use a MultiView pipeline')
+        self.check_views(inputs, n_global)
         batch = inputs[0].shape[0]
         with torch.no_grad():
             teacher_out = self.forward_views(inputs[:n_global], teacher=True)

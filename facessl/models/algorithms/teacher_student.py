@@ -126,6 +126,27 @@ class TeacherStudent(BaseSelfSupervisor):
         self._set_teacher_mode()
         return self
 
+    def check_views(self, inputs: Inputs, num_global_views: int) -> None:
+        """Refuse inputs that are not a list of multi-crop views.
+
+        Args:
+            inputs (Tensor | list[Tensor]): the ``loss()`` inputs.
+            num_global_views (int): the first views the teacher sees.
+
+        Raises:
+            ValueError: a tensor, or fewer than ``max(num_global_views,
+            2)`` views.
+        """
+        if (isinstance(inputs, torch.Tensor) or len(inputs) < num_global_views
+                or len(inputs) < 2):
+            got = ('a tensor' if isinstance(inputs, torch.Tensor) else
+                   f'{len(inputs)} views')
+            raise ValueError(
+                f'{type(self).__name__}.loss expects a list of at least '
+                f'{max(num_global_views, 2)} views (num_global_views='
+                f'{num_global_views} global views first), got {got}; use a '
+                'MultiView pipeline')
+
     # ----------------------------------------------------------- forward
     def forward_views(self,
                       views: Inputs,

@@ -3,3 +3,4 @@ from .dino_head import DINOHead, WeightNormLinear  # noqa: F401
 from .margin_head import (ArcFaceHead, CosFaceHead,  # noqa: F401
                           CurricularFaceHead, MarginHead)
 from .upernet_landmark_head import UperNetLandmarkHead  # noqa: F401
+from .prototype_head import PrototypeHead  # noqa: F401

@@ -4,3 +4,5 @@ from .margin_losses import (ArcFaceMargin, CosFaceMargin,  # noqa: F401
                             CurricularFaceMargin, arcface_logits,
                             cosface_logits, curricular_logits,
                             curricular_t_update)
+from .pros_loss import (ProSLoss, mean_entropy, me_max,  # noqa: F401
+                        pros_loss, prototype_assignments)

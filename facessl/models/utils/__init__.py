@@ -6,3 +6,4 @@ from .landmark_aug import (LandmarkPerturb, LandmarkShuffle,  # noqa: F401
                            build_landmark_augs, stack_view_landmarks)
 from .heatmaps import (decode_heatmaps, hard_argmax,  # noqa: F401
                        render_gaussian_heatmaps, scale_points, soft_argmax)
+from .crop_retrieval import FaceAwareCropFilter  # noqa: F401
