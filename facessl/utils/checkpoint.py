@@ -112,6 +112,7 @@ def load_local_checkpoint(filename: str,
         UnsafeCheckpointError: the file references globals outside the
             allow-list; the message names the file and the opt-in.
     """
+    install_checkpoint_safety()  # the allow-list this load relies on
     path = osp.expanduser(filename)
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')

@@ -27,8 +27,9 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
-import torch
 from mmengine.config import Config
+
+from facessl.utils.checkpoint import load_local_checkpoint
 
 #: keys of a stage-1 checkpoint holding the landmark CNN
 STAGE1_PREFIX = 'backbone.landmark_cnn.'
@@ -45,9 +46,7 @@ def checkpoint_keys(path: str) -> List[str]:
         FileNotFoundError: no such file.
         ValueError: not a state dict, naming the file.
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path} does not exist')
-    ckpt = torch.load(path, map_location='cpu', weights_only=False)
+    ckpt = load_local_checkpoint(path, map_location='cpu')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict):
         raise ValueError(f'{path}: expected a checkpoint dict with a '
