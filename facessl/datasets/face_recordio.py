@@ -24,8 +24,8 @@ from mmpretrain.datasets import BaseDataset
 
 from facessl.registry import DATASETS
 
-from .recordio import (IndexedRecordReader, first_label, read_layout,
-                       scan_labels, unpack_header)
+from .face_pack import read_layout, scan_labels
+from .recordio import IndexedRecordReader, first_label, unpack_header
 
 CHANNEL_ORDERS = ('rgb', 'bgr')
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from facessl.datasets.face_recordio import decode_image, encode_image
-from facessl.datasets.recordio import (FacePackWriter, pack_header,
-                                       write_records)
+from facessl.datasets.face_pack import FacePackWriter
+from facessl.datasets.recordio import pack_header, write_records
 from facessl.datasets.synthetic import SyntheticFaceGenerator
 from facessl.datasets.synthetic.export_recordio import \
     write_synthetic_recordio

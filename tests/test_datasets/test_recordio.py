@@ -8,12 +8,12 @@ import struct
 import numpy as np
 import pytest
 
-from facessl.datasets.recordio import (IR_SIZE, FacePackWriter,
-                                       IndexedRecordReader,
+from facessl.datasets.face_pack import (FacePackWriter, read_layout,
+                                        scan_labels)
+from facessl.datasets.recordio import (IR_SIZE, IndexedRecordReader,
                                        IndexedRecordWriter, frame_record,
-                                       pack_header, read_index, read_layout,
-                                       scan_labels, unpack_header,
-                                       write_records)
+                                       pack_header, read_index,
+                                       unpack_header, write_records)
 from tests.conftest import REPO_ROOT
 
 MAGIC = b'\x0a\x23\xd7\xce'  # 0xced7230a little-endian

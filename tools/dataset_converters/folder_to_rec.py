@@ -28,7 +28,7 @@ import time
 
 from facessl.datasets.face_folder import FaceImageFolder, load_bgr
 from facessl.datasets.face_recordio import CHANNEL_ORDERS, encode_image
-from facessl.datasets.recordio import FacePackWriter
+from facessl.datasets.face_pack import FacePackWriter
 from facessl.utils.fileio import atomic_write
 
 

@@ -11,7 +11,7 @@ import os.path as osp
 from typing import Optional
 
 from ..face_recordio import encode_image
-from ..recordio import FacePackWriter
+from ..face_pack import FacePackWriter
 from .export import render_faces
 
 
