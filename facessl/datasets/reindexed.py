@@ -104,8 +104,13 @@ class ReindexedDataset(BaseDataset):
         return next(iter(self.sources))
 
     def load_data_list(self) -> List[dict]:
-        """Records with ``source_index`` and the keys to override."""
-        raise NotImplementedError
+        """Records with ``source_index`` and the keys to override.
+
+        Abstract: ``FewShotSubset`` and ``TrainTestSplits`` define it.
+        """
+        raise NotImplementedError(
+            f'{type(self).__name__} must define load_data_list(); '
+            'ReindexedDataset is an abstract base')
 
     def prepare_data(self, idx: int):
         """The source's data info, updated with record ``idx``, piped."""
