@@ -9,7 +9,7 @@ per-parameter clipping, optimiser step) plus the EMA teacher update
 (``model.update_teacher``, as ``TeacherEMAHook`` does after each step):
 
 1. on synthetic uint8 views of the config's multi-crop sizes (data
-   excluded), then
+   excluded; for LAFS the ``2 V`` photometric + geometric images), then
 2. on batches of the config's real train dataloader (data included;
    ``--no-data`` skips it).
 
@@ -78,6 +78,8 @@ def view_sizes(cfg: Config, spec: str = None):
             out.append((int(n), int(size)))
         return out
     for t in cfg.train_dataloader.dataset.pipeline:
+        if t.get('type') == 'LAFSMultiView':
+            return lafs_view_sizes(t)
         if t.get('type') == 'MultiView':
             num = t['num_views']
             pipes = t['transforms']
@@ -93,6 +95,23 @@ def view_sizes(cfg: Config, spec: str = None):
             return list(zip(num, sizes))
     raise KeyError(f'benchmark: no MultiView in {cfg.filename} '
                    'train_dataloader.dataset.pipeline; pass --views')
+
+
+def lafs_view_sizes(multi_view: dict):
+    """Tensors of a LAFSMultiView: each view gives a photometric and a
+    geometric image of the crop size, ``2 V`` tensors in all."""
+    num = multi_view['num_views']
+    num = sum(num) if isinstance(num, (list, tuple)) else num
+    sizes = {
+        p['scale'] if isinstance(p['scale'], int) else p['scale'][0]
+        for pipe in multi_view['transforms'] for view in pipe
+        for p in view.get('geometric', []) if 'scale' in p
+    }
+    if len(sizes) != 1:
+        raise KeyError('benchmark: expected one crop size in the '
+                       f'LAFSMultiView geometric pipelines, got {sizes}; '
+                       'pass --views')
+    return [(2 * num, sizes.pop())]
 
 
 def synthetic_batch(views, batch_size, seed=0):
