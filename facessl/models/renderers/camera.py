@@ -58,7 +58,9 @@ class PerspectiveCamera:
                 f'fov={self.fov}, obj_distance={self.obj_distance})')
 
     def pixel_grid(self, device=None, dtype=None) -> torch.Tensor:
-        """(H, W, 2) pixel centres ``(u, v)``, ``u`` the column."""
+        """(H, W, 2) pixel centres ``(u, v)``, ``u`` the column (default
+        float dtype unless ``dtype`` is given)."""
+        dtype = dtype or torch.get_default_dtype()
         r = torch.arange(self.image_size, device=device, dtype=dtype)
         v, u = torch.meshgrid(r, r, indexing='ij')
         return torch.stack([u, v], -1)
