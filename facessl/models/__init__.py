@@ -1,3 +1,4 @@
 """facessl.models."""
 from . import (backbones, necks, heads, losses, utils,  # noqa: F401
                algorithms)
+from . import renderers  # noqa: F401

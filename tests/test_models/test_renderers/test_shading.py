@@ -1,0 +1,65 @@
+import math
+
+import pytest
+import torch
+
+from facessl.models.renderers import (PerspectiveCamera, depth_to_normals,
+                                      lambertian_shading, light_direction)
+
+
+def test_flat_depth_has_constant_normals_towards_camera():
+    cam = PerspectiveCamera(64)
+    normal = depth_to_normals(torch.full((2, 64, 64), 1.03), cam)
+    assert normal.shape == (2, 3, 64, 64)
+    expected = torch.tensor([0., 0., -1.])[None, :, None, None]
+    assert torch.allclose(normal, expected.expand_as(normal), atol=1e-6)
+
+
+def test_tilted_plane_normal_by_hand():
+    # plane z = 1 + 0.5 x: outward normal (0.5, 0, -1) / sqrt(1.25)
+    cam = PerspectiveCamera(32, fov=40.)
+    a = (cam.pixel_grid()[..., 0] - cam.center) / cam.focal
+    depth = 1 / (1 - 0.5 * a)
+    normal = depth_to_normals(depth[None], cam)[0]
+    expected = torch.tensor([0.5, 0., -1.]) / math.sqrt(1.25)
+    assert torch.allclose(normal.permute(1, 2, 0), expected, atol=1e-5)
+
+
+def test_light_direction_by_hand():
+    light = light_direction(torch.tensor([[0., 0.], [3., -4.]]))
+    assert light[0].tolist() == pytest.approx([0., 0., -1.])
+    assert light[1].tolist() == pytest.approx(
+        [3 / math.sqrt(26), -4 / math.sqrt(26), -1 / math.sqrt(26)])
+
+
+def _sphere_depth(cam, centre_z, radius):
+    """Depth of the near side of a sphere at (0, 0, centre_z), per pixel
+    ray (a, b, 1) t: |t d - c|^2 = r^2, and its analytic normals."""
+    ab = (cam.pixel_grid(dtype=torch.float64) - cam.center) / cam.focal
+    d = torch.cat([ab, torch.ones_like(ab[..., :1])], -1)
+    dd, dc = (d * d).sum(-1), d[..., 2] * centre_z
+    disc = dc**2 - dd * (centre_z**2 - radius**2)
+    hit = disc > 0
+    t = (dc - disc.clamp(min=0).sqrt()) / dd
+    depth = torch.where(hit, t, torch.full_like(t, centre_z))
+    normal = (d * depth[..., None] - d.new_tensor([0, 0, centre_z]))
+    return depth, normal / radius, hit
+
+
+def test_sphere_shading_matches_analytic_lambertian():
+    cam = PerspectiveCamera(64)
+    depth, normal, hit = _sphere_depth(cam, 1., 0.08)
+    light_dxy = torch.tensor([[0.6, -0.3]], dtype=torch.float64)
+    light = light_direction(light_dxy)
+    shading = lambertian_shading(
+        depth_to_normals(depth[None], cam), light)[0, 0]
+    analytic = (normal @ light[0]).clamp(min=0)
+    inner = hit & (normal[..., 2] < -0.5)  # away from the rim
+    assert inner.sum() > 1000
+    err = (shading - analytic)[inner].abs()
+    # central differences: O(h^2) error, largest where the sphere slopes
+    assert err.max() < 1e-2 and err.mean() < 1e-3
+    steep = hit & (normal[..., 2] < -0.9)
+    assert (shading - analytic)[steep].abs().max() < 1e-3
+    # both lit and self-shadowed parts are compared
+    assert (analytic[inner] == 0).any() and (analytic[inner] > 0.9).any()
