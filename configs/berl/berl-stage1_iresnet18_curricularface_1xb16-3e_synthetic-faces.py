@@ -6,12 +6,13 @@
 #   python tools/misc/make_synthetic_faces.py --out data/synthetic_eval \
 #       --num-identities 0 --images-per-identity 0 --formats bin \
 #       --num-pairs 200 --background plain
-#   python tools/train.py \
-#       configs/berl/berl-stage1_iresnet18_curricularface_1xb16-3e_synthetic-faces.py
+#   python tools/train.py configs/berl/<this file>
 #
 # Size: 20 identities x 8 images, batch 16, 3 epochs = 30 iterations of
-# IResNet-18 (about 2-4 s each on 2 CPU cores), then the verification of
-# the .bin's pairs with flip test (~0.1 s per image). The paper recipe is
+# IResNet-18, then the verification of the .bin's 200 pairs with flip test.
+# Measured: 4.6 CPU-minutes in all (about 2.5 minutes on 2 idle cores;
+# 11 minutes on 2 cores shared with other jobs); loss 31.7 -> 8.6, train
+# accuracy 94%, verification accuracy 78% (200 pairs). The paper recipe is
 # berl-stage1_iresnet50_curricularface_4xb50-sgd-24e_ms1m.py; deviations
 # here: 'r18', tiny data, 3 epochs with a 1-epoch warm-up and cosine decay.
 _base_ = [
