@@ -139,8 +139,10 @@ class DepthMapRenderer(nn.Module):
         fov (float): field of view in degrees. Defaults to 10.
         obj_distance (float): distance of the object (rotation) centre in
             metres. Defaults to 1.
-        min_depth (float): nearest depth of the surface in metres, used by
-            :meth:`depth_from_tanh`. Defaults to 0.9.
+        min_depth (float): nearest depth of the surface in metres (the
+            networks map their outputs to [min_depth, max_depth] in one
+            place, :meth:`facessl.models.necks.IRANet.to_physical`).
+            Defaults to 0.9.
         max_depth (float): farthest depth; also ``recon_depth`` where the
             surface does not reach. Defaults to 1.1.
         border_depth (float, optional): if set, the ``border_width``
@@ -184,13 +186,6 @@ class DepthMapRenderer(nn.Module):
         """Raise a ValueError if ``img`` (..., H, W) is smaller than
         ``image_size``; see :func:`check_image_size`."""
         check_image_size(img, self.image_size)
-
-    def depth_from_tanh(self, raw: torch.Tensor) -> torch.Tensor:
-        """Map a tanh output in [-1, 1] to [min_depth, max_depth]
-        (Unsup3D's ``(1 + d) / 2 * min + (1 - d) / 2 * max``: 1 is
-        nearest)."""
-        return ((1 + raw) / 2 * self.min_depth
-                + (1 - raw) / 2 * self.max_depth)
 
     def apply_border(self, depth: torch.Tensor) -> torch.Tensor:
         """Set the left/right ``border_width`` columns to ``border_depth``

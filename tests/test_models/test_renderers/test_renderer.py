@@ -143,15 +143,12 @@ def test_helpers_compose_like_forward():
     assert shading.shape == (2, 1, 32, 32)
 
 
-def test_border_depth_and_depth_from_tanh():
+def test_border_depth():
     renderer = DepthMapRenderer(image_size=8, border_depth=1.05,
                                 border_width=2)
     depth = renderer.apply_border(torch.full((1, 8, 8), 0.95))
     assert depth[0, 3].tolist() == pytest.approx([1.05] * 2 + [0.95] * 4 +
                                                  [1.05] * 2)
-    raw = torch.tensor([-1., 0., 1.])
-    assert renderer.depth_from_tanh(raw).tolist() == pytest.approx(
-        [1.1, 1., 0.9])
 
 
 def test_bad_shapes_raise_clear_errors():
