@@ -55,14 +55,15 @@ def _tiny(cfg, data_root, tmp_path):
     return cfg
 
 
-
-
 def test_alignment_config_runs(repo_root, data_root, tmp_path):
     cfg = _tiny(Config.fromfile(osp.join(repo_root, ALIGN)), data_root,
                 tmp_path)
     cfg.model.head.update(in_channels=16, channels=8, heatmap_size=32)
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        cfg[name].dataset.indices = None  # all 6 faces, tiny run
+    # the splits are the writer's partition files (2 faces each here)
+    assert [cfg[f'{s}_dataloader'].dataset.ann_file for s in
+            ('train', 'val', 'test')] == [
+                f'face_landmarks_coco_{s}.json'
+                for s in ('train', 'val', 'test')]
     pre = _pretrained(str(tmp_path / 'pre.pth'))
     runner = Runner.from_cfg(cfg)
     runner.model.init_weights()
@@ -71,7 +72,9 @@ def test_alignment_config_runs(repo_root, data_root, tmp_path):
     runner.train()
     loss = runner.message_hub.get_scalar('train/loss').current()
     assert torch.isfinite(torch.tensor(loss)) and loss > 0
+    assert len(runner.train_dataloader.dataset) == 2
     metrics = runner.test()
+    assert len(runner.test_dataloader.dataset) == 2
     assert set(metrics) == {'landmarks/nme', 'landmarks/failure_rate',
                             'landmarks/auc'}
     assert metrics['landmarks/nme'] > 0
