@@ -23,72 +23,28 @@
 # A linear probe instead of fine-tuning: model.type='FrozenBackboneClassifier'.
 # Paper-size variants: expression_vit-s-p16-linear_8xb32-20e_rafdb.py (7
 # classes) and expression_vit-s-p16-linear_8xb32-20e_affectnet.py (8).
-# Deviations: 64 px synthetic faces, 20 epochs, flips only.
-_base_ = [
-    '../_base_/schedules/downstream_adamw_layer-decay_20e.py',
-    '../_base_/default_runtime.py',
-]
+# Deviations: 64 px synthetic faces, 20 epochs, flips only. Model,
+# schedule and loaders are the attribute config's (its _base_).
+_base_ = ['./attributes_vit-t-p8-linear_1xb32-20e_synthetic-faces.py']
 
-# pretrained backbone: DINO/ProS/LAFS teachers 'teacher.backbone.',
-# students and FRA/face-recognition models 'backbone.'
-pretrained = ('work_dirs/dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces/'
-              'epoch_8.pth')
-pretrained_prefix = 'teacher.backbone.'
 data_root = 'data/synthetic_downstream/annotations/RAF-DB'
-img_size = 64
 num_classes = 7  # RAF-DB basic expressions
-embed_dims = 192
 
 model = dict(
-    type='FineTuneClassifier',
-    data_preprocessor=dict(
-        type='ClsDataPreprocessor',
-        num_classes=num_classes,
-        mean=[127.5, 127.5, 127.5],  # as the SSL configs
-        std=[127.5, 127.5, 127.5],
-        to_rgb=True),  # facessl datasets yield BGR
-    backbone=dict(
-        type='FastVisionTransformer',
-        arch='deit-tiny',
-        img_size=img_size,
-        patch_size=8,
-        out_type='cls_token',
-        final_norm=True,  # the layer-normed cls token
-        drop_path_rate=0.1,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint=pretrained,
-            prefix=pretrained_prefix)),
+    data_preprocessor=dict(num_classes=num_classes),
     head=dict(
         type='LinearClsHead',
         num_classes=num_classes,
-        in_channels=embed_dims,
-        loss=dict(type='CrossEntropyLoss')))
+        in_channels=_base_.embed_dims,
+        loss=dict(type='CrossEntropyLoss'),
+        _delete_=True))
 
-train_pipeline = [
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [dict(type='PackInputs')]
-expressions = dict(type='RAFDB', data_root=data_root)
-
+expressions = dict(type='RAFDB', data_root=data_root, _delete_=True)
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(expressions, split='train', pipeline=train_pipeline))
+    dataset=dict(expressions, split='train',
+                 pipeline=_base_.train_pipeline))
 val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(expressions, split='test', pipeline=test_pipeline))
+    dataset=dict(expressions, split='test', pipeline=_base_.test_pipeline))
 val_evaluator = dict(type='ExpressionAccuracy')
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
-
-default_hooks = dict(
-    checkpoint=dict(interval={{_base_.max_epochs}}), logger=dict(interval=5))

@@ -18,9 +18,11 @@
 Prints a table (start/end loss, min/max entropy against log K, dropped
 crops, collapse warnings in the log, downstream metrics) and saves it
 with every per-iteration value as ``report.json`` in ``--work-dir``.
-Example (about 10 minutes on 2 CPU cores)::
+Example (about 10 minutes on 2 shared CPU cores; one thread per process
+avoids thread oversubscription there)::
 
-    python tools/analysis/pros_report.py --epochs 3 --ft-epochs 5
+    OMP_NUM_THREADS=1 python tools/analysis/pros_report.py \\
+        --epochs 3 --ft-epochs 5
 """
 import argparse
 import glob

@@ -90,29 +90,29 @@ def test_alignment_config_runs(repo_root, data_root, tmp_path):
     assert round(0.65**13, 6) in scales and 1. in scales
 
 
-def test_attributes_config_runs(repo_root, data_root, tmp_path):
-    cfg = _tiny(Config.fromfile(osp.join(repo_root, ATTR)), data_root,
-                tmp_path)
+def _train_classifier(path, data_root, tmp_path):
+    """2 training iterations of a tiny classifier config; the runner."""
+    cfg = _tiny(Config.fromfile(path), data_root, tmp_path)
     cfg.model.head.in_channels = 16
     _pretrained(str(tmp_path / 'pre.pth'))
     runner = Runner.from_cfg(cfg)
     runner.train()
     loss = runner.message_hub.get_scalar('train/loss').current()
     assert torch.isfinite(torch.tensor(loss)) and loss > 0
+    return runner
+
+
+def test_attributes_config_runs(repo_root, data_root, tmp_path):
+    runner = _train_classifier(osp.join(repo_root, ATTR), data_root,
+                               tmp_path)
     metrics = runner.test()
     assert 0 <= metrics['attributes/mean_accuracy'] <= 100
     assert len(metrics) == 1 + 7  # mean + the 7 synthetic attributes
 
 
 def test_expression_config_runs(repo_root, data_root, tmp_path):
-    cfg = _tiny(Config.fromfile(osp.join(repo_root, EXPR)), data_root,
-                tmp_path)
-    cfg.model.head.in_channels = 16
-    _pretrained(str(tmp_path / 'pre.pth'))
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    loss = runner.message_hub.get_scalar('train/loss').current()
-    assert torch.isfinite(torch.tensor(loss)) and loss > 0
+    runner = _train_classifier(osp.join(repo_root, EXPR), data_root,
+                               tmp_path)
     # RAF-DB 'train_' images are partition 0, 'test_' partitions 1 and 2
     assert len(runner.train_dataloader.dataset) == 2
     metrics = runner.test()
