@@ -8,6 +8,7 @@ import os.path as osp
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from mmengine.config import Config
 
@@ -49,6 +50,7 @@ def test_table(report):
         [_record(1, 4.5, 6.25, 1.), _record(2, 1.5, 6.75)], 1024, 4)
     pre.update(collapse_warnings=0, knn={'knn/top1': 8.5})
     table = report.format_table(pre, dict(
+        baselines={'attributes/mean_accuracy': ('majority value', 70.)},
         attributes={'attributes/mean_accuracy': 71.25},
         alignment={'landmarks/nme': 12.5, 'landmarks/failure_rate': 50.,
                    'landmarks/auc': 3.}))
@@ -58,7 +60,10 @@ def test_table(report):
     assert rows['assign entropy'] == ['6.2500', '6.7500', '6.9315']
     assert rows['dropped local crops'] == ['1', 'of', '8', '(12.5', '%)']
     assert rows['knn/top1 (held-out ids)'] == ['8.50']
-    assert 'attributes/mean_accuracy                     71.2500' in table
+    lines = table.splitlines()
+    row = lines.index('attributes/mean_accuracy                     71.2500')
+    assert lines[row + 1].split() == ['baseline:', 'majority', 'value',
+                                      '70.0000']
     assert 'landmarks/nme                                12.5000' in table
 
 
@@ -74,6 +79,37 @@ def test_finetune_options(report):
     assert [s['type'] for s in opts['param_scheduler']] == [
         'LinearLR', 'CosineAnnealingLR']
     assert report.schedule(1)[0]['end'] == 1  # no warm-up in 1 epoch
+
+
+class _Infos:
+    """A stand-in data set: ``get_data_info`` of given infos."""
+
+    def __init__(self, infos):
+        self.infos = infos
+
+    def __len__(self):
+        return len(self.infos)
+
+    def get_data_info(self, i):
+        return self.infos[i]
+
+
+def test_baselines_hand_computed(report, monkeypatch):
+    attrs = dict(
+        train_dataloader=[[1, 0], [1, 1], [0, 0]],  # majority (1, 0)
+        test_dataloader=[[1, 1], [0, 0]])  # 1 + 1 of 4 values right
+    monkeypatch.setattr(report, '_split_dataset', lambda cfg, loader, root:
+                        _Infos([dict(attributes=np.array(a))
+                                for a in attrs[loader]]))
+    assert report.majority_accuracy(None, 'root') == 50.
+    face = np.full((68, 2), [3., 4.])
+    face[45] = [13., 4.]  # outer eye corners 36 / 45: 10 px apart
+    points = dict(train_dataloader=[np.ones((68, 2)), -np.ones((68, 2))],
+                  test_dataloader=[face])  # the mean shape is all zeros
+    monkeypatch.setattr(report, '_split_dataset', lambda cfg, loader, root:
+                        _Infos([dict(landmarks=p) for p in points[loader]]))
+    expected = (67 * 5. + math.hypot(13, 4)) / 68 / 10 * 100
+    assert report.mean_shape_nme(None, 'root') == pytest.approx(expected)
 
 
 def test_local_views(report):

@@ -16,7 +16,9 @@
    scores the checkpoints with ``tools/test.py`` (``--out`` JSON).
 
 Prints a table (start/end loss, min/max entropy against log K, dropped
-crops, collapse warnings in the log, downstream metrics) and saves it
+crops, collapse warnings in the log, kNN, downstream metrics next to what
+an image-blind predictor scores: each attribute's majority value, the
+mean landmark shape) and saves it
 with every per-iteration value as ``report.json`` in ``--work-dir``.
 Example (about 10 minutes on 2 shared CPU cores; one thread per process
 avoids thread oversubscription there)::
@@ -30,6 +32,7 @@ import json
 import math
 import os.path as osp
 
+import numpy as np
 from tqdm import tqdm
 
 from facessl.utils.lafs_chain import (NO_VAL, evaluate_stage,
@@ -280,6 +283,54 @@ def summarise_pretraining(records: list, num_prototypes: int,
         local_crops=local_crops_per_iter * len(records))
 
 
+def _split_dataset(cfg, loader: str, data_root: str):
+    """The data set of a task config's loader on ``data_root``."""
+    from facessl.registry import DATASETS
+    from facessl.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    dataset = dict(cfg[loader].dataset, data_root=data_root, pipeline=[])
+    return DATASETS.build(dataset)
+
+
+def majority_accuracy(cfg, data_root: str) -> float:
+    """Mean attribute accuracy (%) of predicting each attribute's
+    majority value on the training split, on the test split (the splits
+    of the attribute config ``cfg``): what a classifier that learnt
+    nothing of the image scores."""
+    def labels(loader):
+        ds = _split_dataset(cfg, loader, data_root)
+        return np.stack([ds.get_data_info(i)['attributes']
+                         for i in range(len(ds))]).astype(bool)
+
+    majority = labels('train_dataloader').mean(0) > 0.5
+    return float((labels('test_dataloader') == majority).mean() * 100)
+
+
+def mean_shape_nme(cfg, data_root: str) -> float:
+    """NME (%, inter-ocular: outer eye corners 36/45 of the 68 iBUG
+    points) on the test split of predicting the training split's mean
+    shape for every face (the splits of the alignment config ``cfg``)."""
+    from facessl.evaluation.metrics.nme import (interocular_distance,
+                                                landmark_nme)
+
+    def points(loader):
+        ds = _split_dataset(cfg, loader, data_root)
+        return np.stack([ds.get_data_info(i)['landmarks']
+                         for i in range(len(ds))]).astype(np.float64)
+
+    test = points('test_dataloader')
+    mean = np.broadcast_to(points('train_dataloader').mean(0), test.shape)
+    norm = interocular_distance(test, 36, 45)
+    return float(landmark_nme(mean, test, norm).mean() * 100)
+
+
+#: task -> (metric compared, baseline function, what the baseline is)
+BASELINES = dict(
+    attributes=('attributes/mean_accuracy', majority_accuracy,
+                'majority value'),
+    alignment=('landmarks/nme', mean_shape_nme, 'mean shape'))
+
+
 def count_collapse_warnings(log_file: str) -> int:
     """Lines of the training output with ProS's collapse warning."""
     with open(log_file) as f:
@@ -292,7 +343,8 @@ def format_table(pre: dict, finetune: dict) -> str:
     Args:
         pre (dict): :func:`summarise_pretraining` output, plus
             ``collapse_warnings``.
-        finetune (dict): task -> its ``tools/test.py`` metrics.
+        finetune (dict): task -> its ``tools/test.py`` metrics, and
+            optionally ``baselines``: metric -> (what, value).
 
     Returns:
         str: the table.
@@ -316,12 +368,18 @@ def format_table(pre: dict, finetune: dict) -> str:
     ]
     for key, value in sorted(pre.get('knn', {}).items()):
         lines.append(f'{key + " (held-out ids)":28s}{value:12.2f}')
+    finetune = dict(finetune)
+    baselines = finetune.pop('baselines', {})
     if finetune:
         lines += ['-' * 64, 'Fine-tuned from the ProS teacher '
                   '(tools/test.py)']
         for task, metrics in finetune.items():
             for key in TASK_METRICS[task]:
                 lines.append(f'{key:40s}{metrics[key]:12.4f}')
+                if key in baselines:
+                    what, value = baselines[key]
+                    lines.append(f'{"  baseline: " + what:40s}'
+                                 f'{value:12.4f}')
     lines.append('=' * 64)
     return '\n'.join(lines)
 
@@ -362,8 +420,15 @@ def main(argv=None):
                                     work_dir, summary)
             finetune[task] = evaluate_stage(task, task_ckpt, work_dir, REPO)
             summary[task]['metrics'] = finetune[task]
+        finetune['baselines'] = {
+            BASELINES[task][0]: (BASELINES[task][2], BASELINES[task][1](
+                Config.fromfile(resolve_config(TASK_CONFIGS[task], REPO)),
+                data_root))
+            for task in args.tasks if task in BASELINES
+        }
     with open(osp.join(work_dir, 'report.json'), 'w') as f:
         json.dump(dict(args=vars(args), pretraining=pre, curve=records,
+                       baselines=finetune.get('baselines', {}),
                        runs=summary), f, indent=2)
     print(format_table(pre, finetune))
     return pre, finetune
