@@ -37,6 +37,8 @@ def test_summary_hand_computed(report):
     assert (pre['loss_start'], pre['loss_end']) == (10., -9.)
     # first / last tenth = 2 iterations
     assert pre['loss_start_mean'] == 9.5 and pre['loss_end_mean'] == -8.5
+    assert pre['cross_entropy_start'] == 16.
+    assert pre['cross_entropy_end'] == pytest.approx(-2.8)
     assert (pre['entropy_min'], pre['entropy_min_iter']) == (5.0, 2)
     assert (pre['entropy_max'], pre['entropy_max_iter']) == (6.5, 3)
     assert pre['log_k'] == pytest.approx(math.log(1024))
@@ -57,6 +59,7 @@ def test_table(report):
     rows = {line[:28].strip(): line[28:].split()
             for line in table.splitlines()}
     assert rows['loss (iteration)'] == ['4.5000', '1.5000']
+    assert rows['cross-entropy (iteration)'] == ['10.7500', '8.2500']
     assert rows['assign entropy'] == ['6.2500', '6.7500', '6.9315']
     assert rows['dropped local crops'] == ['1', 'of', '8', '(12.5', '%)']
     assert rows['knn/top1 (held-out ids)'] == ['8.50']

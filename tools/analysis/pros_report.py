@@ -262,6 +262,7 @@ def summarise_pretraining(records: list, num_prototypes: int,
         raise ValueError('no logged training iteration')
     width = max(1, len(records) // 10)
     loss = [r['loss'] for r in records]
+    cross = [r.get('cross_entropy', math.nan) for r in records]
     entropy = [r['assign_entropy'] for r in records]
     low = min(range(len(entropy)), key=entropy.__getitem__)
     high = max(range(len(entropy)), key=entropy.__getitem__)
@@ -271,6 +272,8 @@ def summarise_pretraining(records: list, num_prototypes: int,
         loss_end=loss[-1],
         loss_start_mean=sum(loss[:width]) / width,
         loss_end_mean=sum(loss[-width:]) / width,
+        cross_entropy_start=cross[0],
+        cross_entropy_end=cross[-1],
         entropy_start=entropy[0],
         entropy_end=entropy[-1],
         entropy_min=entropy[low],
@@ -357,6 +360,8 @@ def format_table(pre: dict, finetune: dict) -> str:
         f'{pre["loss_end"]:12.4f}',
         f'{"loss (mean, 1/10 of run)":28s}{pre["loss_start_mean"]:12.4f}'
         f'{pre["loss_end_mean"]:12.4f}',
+        f'{"cross-entropy (iteration)":28s}'
+        f'{pre["cross_entropy_start"]:12.4f}{pre["cross_entropy_end"]:12.4f}',
         f'{"assign entropy":28s}{pre["entropy_start"]:12.4f}'
         f'{pre["entropy_end"]:12.4f}',
         f'{"":28s}{"min":>12s}{"max":>12s}{"log K":>12s}',
