@@ -7,7 +7,8 @@
 # Data: RAF-DB's basic set at data/RAF-DB/basic (EmoLabel/
 # list_patition_label.txt, Image/aligned/*_aligned.jpg, 100 x 100 faces
 # resized to 224). Pretrained: a ProS ViT-S/16 teacher, e.g.
-#   python tools/train.py configs/downstream/expression_vit-s-p16-linear_1xb64-20e_rafdb.py \
+#   python tools/train.py \
+#       configs/downstream/expression_vit-s-p16-linear_1xb64-20e_rafdb.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH
 # The batch size and the augmentation (resize, flip) are facessl's
 # choices, not the paper's.

@@ -20,7 +20,6 @@
 #   python tools/test.py $CFG \
 #       work_dirs/$(basename $CFG .py)/epoch_20.pth
 #
-# A linear probe instead of fine-tuning: model.type='FrozenBackboneClassifier'.
 # Paper-size variants: expression_vit-s-p16-linear_8xb32-20e_rafdb.py (7
 # classes) and expression_vit-s-p16-linear_8xb32-20e_affectnet.py (8).
 # Deviations: 64 px synthetic faces, 20 epochs, flips only. Model,

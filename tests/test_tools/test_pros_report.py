@@ -144,3 +144,34 @@ def test_tiny_pretraining_run(tmp_path):
     assert saved['curve'][0]['loss'] == pytest.approx(start, abs=1e-4)
     assert saved['curve'][1]['loss'] == pytest.approx(end, abs=1e-4)
     assert saved['pretraining']['knn'] == {}  # --no-knn
+
+
+def test_pretrain_options(report):
+    cfg = Config.fromfile(osp.join(REPO, report.PROS_CONFIG))
+    args = report.parse_args(['--filter-checkpoint', 'rec.pth', '--no-knn',
+                              '--batch-size', '8'])
+    opts = report.pretrain_options(args, cfg)
+    filt = opts['model.crop_filter']
+    assert filt['type'] == 'FaceAwareCropFilter'
+    assert filt['backbone'] == cfg.model.backbone.to_dict()
+    assert filt['checkpoint'] == osp.abspath('rec.pth')
+    assert (filt['prefix'], filt['threshold']) == ('teacher.backbone.', -0.5)
+    assert opts['val_dataloader'] is None
+    assert not any(k.startswith('val_dataloader.') for k in opts)
+    assert 'ValidateAtStartHook' not in [h['type']
+                                         for h in opts['custom_hooks']]
+    assert opts['train_dataloader.batch_size'] == 8
+    assert 'model.crop_filter' not in report.pretrain_options(
+        report.parse_args([]), cfg)
+
+
+def test_bad_arguments(report, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        report.parse_args(['--num-identities', '2',
+                           '--images-per-identity', '2', '--batch-size', '8'])
+    assert exit_info.value.code == 2
+    assert 'fewer pretraining images than --batch-size' in \
+        capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        report.parse_args(['--ft-epochs', '0'])
+    assert '--ft-epochs must be >= 1, got 0' in capsys.readouterr().err
