@@ -1,6 +1,6 @@
 # Face alignment (68 landmarks) by an UperNet heatmap head on a pretrained
 # ViT-T/8, fine-tuned with layer-wise lr decay; NME (inter-ocular) on
-# held-out synthetic identities.
+# held-out synthetic identities (val and test partitions).
 #
 # Data (COCO keypoints of synthetic faces rendered at 64 px; the images
 # are used as they are, so landmark pixels are input pixels):
@@ -32,8 +32,14 @@ pretrained_prefix = 'teacher.backbone.'
 data_root = 'data/synthetic_downstream/annotations'
 img_size = 64
 num_landmarks = 68
-num_train = 480  # images of the first 48 identities; the rest is the test
-num_images = 600
+# Splits: one COCO file each (the synthetic writer writes its identity-
+# disjoint partitions 0/1/2 so). Change them here, in a copy of this file,
+# or on the command line through the built dicts (MMEngine does not
+# re-evaluate these variables), e.g.
+#   --cfg-options test_dataloader.dataset.ann_file=face_landmarks_coco.json
+train_ann_file = 'face_landmarks_coco_train.json'
+val_ann_file = 'face_landmarks_coco_val.json'
+test_ann_file = 'face_landmarks_coco_test.json'
 embed_dims = 192
 
 model = dict(
@@ -75,7 +81,6 @@ test_pipeline = [pack]
 landmarks = dict(
     type='CocoFaceLandmarks',
     data_root=data_root,
-    ann_file='face_landmarks_coco.json',
     data_prefix='img_align_celeba')
 
 train_dataloader = dict(
@@ -84,7 +89,8 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
-    dataset=dict(landmarks, indices=num_train, pipeline=train_pipeline))
+    dataset=dict(
+        landmarks, ann_file=train_ann_file, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -92,11 +98,12 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     collate_fn=dict(type='default_collate'),
     dataset=dict(
-        landmarks,
-        indices=list(range(num_train, num_images)),
-        pipeline=test_pipeline))
+        landmarks, ann_file=val_ann_file, pipeline=test_pipeline))
 val_evaluator = dict(type='NMEMetric', norm='inter_ocular')
-test_dataloader = val_dataloader
+test_dataloader = dict(
+    val_dataloader,
+    dataset=dict(
+        landmarks, ann_file=test_ann_file, pipeline=test_pipeline))
 test_evaluator = val_evaluator
 
 default_hooks = dict(

@@ -72,6 +72,25 @@ def test_landmark_round_trips(written, reference):
         np.testing.assert_allclose(a['bbox'], b['bbox'], atol=1e-4)
 
 
+def test_landmark_split_files(written, reference):
+    root, summary = written
+    names = []
+    for split in ('train', 'val', 'test'):
+        assert summary['files'][f'coco_{split}'] == osp.join(
+            root, f'face_landmarks_coco_{split}.json')
+        part = DATASETS.build(dict(
+            type='CocoFaceLandmarks', data_root=root,
+            ann_file=f'face_landmarks_coco_{split}.json',
+            data_prefix='img_align_celeba'))
+        names.append([osp.basename(i['img_path']) for i in part])
+    # one identity (2 images) per partition, in the CelebA partition order
+    assert names == [['000001.png', '000002.png'],
+                     ['000003.png', '000004.png'],
+                     ['000005.png', '000006.png']]
+    np.testing.assert_array_equal(part[1]['landmarks'],
+                                  reference[5]['landmarks'])
+
+
 def test_expression_round_trips(written, reference):
     root, _ = written
     raf = DATASETS.build(dict(type='RAFDB', data_root=root + '/RAF-DB',

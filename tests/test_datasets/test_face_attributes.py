@@ -106,6 +106,14 @@ def test_attribute_list_without_header(tmp_path):
     assert ds.get_data_info(0)['attributes'].tolist() == [0, 1]
 
 
+def test_attribute_list_wrong_number_of_columns(tmp_path):
+    _write(tmp_path / 'lfwa.txt', ['Male Young', 'a.jpg -1 1', 'b.jpg 1'])
+    with pytest.raises(ValueError, match=r'lfwa\.txt: line 3: expected 3 '
+                       r'columns \(image name and 2 attribute values\), '
+                       'got 2'):
+        AttributeList(str(tmp_path / 'lfwa.txt'), load_image=False)
+
+
 @pytest.mark.parametrize('line, match', [
     ('000002.jpg 1 -1', r'line 4: expected 4 columns \(image name and 3 '
      r'attribute values\), got 3'),

@@ -12,6 +12,9 @@ One set of images serves every format. Layout of ``out_dir``::
     identity_CelebA.txt              image -> absolute identity id
     face_landmarks_coco.json         COCO keypoints: 68 points, v = 2 if
                                      visible else 1, bbox of the points
+    face_landmarks_coco_train.json   the same, one file per partition
+    face_landmarks_coco_val.json     (image and annotation ids are those
+    face_landmarks_coco_test.json    of the whole file)
     RAF-DB/EmoLabel/list_patition_label.txt
     RAF-DB/Image/aligned/train_00001_aligned.png   hard links (or copies)
     affectnet/training.csv           AffectNet csv of the train partition,
@@ -48,6 +51,8 @@ from .template import CONTOURS, NUM_LANDMARKS, SEGMENTS
 
 IMG_DIR = 'img_align_celeba'
 COCO_FILE = 'face_landmarks_coco.json'
+#: partition 0/1/2 -> name of its COCO file suffix, as CelebA's
+PARTITION_NAMES = ('train', 'val', 'test')
 RAFDB_DIR = 'RAF-DB'
 AFFECTNET_DIR = 'affectnet'
 AFFECTNET_HEADER = ('subDirectory_filePath', 'face_x', 'face_y',
@@ -161,6 +166,12 @@ def write_synthetic_annotations(out_dir: str,
     files = dict(
         celeba=_write_celeba(out_dir, samples),
         coco=_write_coco(out_dir, samples, int(img_size)),
+        **{
+            f'coco_{name}': _write_coco(
+                out_dir, [s for s in samples if s['partition'] == p],
+                int(img_size), f'_{name}')
+            for p, name in enumerate(PARTITION_NAMES)
+        },
         rafdb=_write_rafdb(out_dir, samples),
         affectnet=_write_affectnet(out_dir, samples))
     return dict(
@@ -193,7 +204,10 @@ def _write_celeba(out_dir: str, samples: list) -> str:
     return attr_file
 
 
-def _write_coco(out_dir: str, samples: list, img_size: int) -> str:
+def _write_coco(out_dir: str,
+                samples: list,
+                img_size: int,
+                suffix: str = '') -> str:
     images, annotations = [], []
     for s in samples:
         points = s['landmarks']
@@ -221,7 +235,8 @@ def _write_coco(out_dir: str, samples: list, img_size: int) -> str:
         supercategory='face',
         keypoints=landmark_names(),
         skeleton=(SEGMENTS + 1).tolist())
-    path = osp.join(out_dir, COCO_FILE)
+    stem, ext = osp.splitext(COCO_FILE)
+    path = osp.join(out_dir, stem + suffix + ext)
     with open(path, 'w') as f:
         json.dump(
             dict(images=images, annotations=annotations,

@@ -114,3 +114,34 @@ def test_checkpoint_not_matching_config_names_file(checkpoint, tmp_path):
                           prefix='teacher.backbone.'))
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         build(str(tmp_path / 'missing.pth'))
+
+
+TINY_VIT = dict(embed_dims=16, num_layers=2, num_heads=2,
+                feedforward_channels=32)
+
+
+@pytest.mark.parametrize('arch, error, match', [
+    # wider than the checkpoint: every weight has the wrong shape
+    (dict(TINY_VIT, embed_dims=32, feedforward_channels=64), ValueError,
+     r"vit\.pth \(prefix 'teacher\.backbone\.'\) does not fit"),
+    # deeper than the checkpoint: the third block's weights are missing
+    (dict(TINY_VIT, num_layers=3), KeyError,
+     r"vit\.pth \(prefix 'teacher\.backbone\.'\) does not match "
+     r"FastVisionTransformer: missing \['layers\.2\."),
+])
+def test_vit_checkpoint_of_another_config(tmp_path, arch, error, match):
+    """A recognition ViT checkpoint that does not match the ViT config of
+    the filter (as given in a ProS config) fails at construction, naming
+    the file."""
+    vit = dict(type='FastVisionTransformer', img_size=16, patch_size=8,
+               out_type='cls_token')
+    path = tmp_path / 'vit.pth'
+    trained = MODELS.build(dict(vit, arch=TINY_VIT))
+    torch.save({'state_dict': {f'teacher.backbone.{k}': v
+                               for k, v in trained.state_dict().items()}},
+               path)
+    cfg = dict(type='FaceAwareCropFilter', checkpoint=str(path),
+               prefix='teacher.backbone.')
+    MODELS.build(dict(cfg, backbone=dict(vit, arch=TINY_VIT)))  # matches
+    with pytest.raises(error, match=match):
+        MODELS.build(dict(cfg, backbone=dict(vit, arch=arch)))
