@@ -168,6 +168,27 @@ class FRA(BYOL):
         """(B, K, h, w) heatmaps of the online network (for pictures)."""
         return self.mask_decoder(self.backbone(img)[-1])['heatmaps']
 
+    def predict(self, inputs, data_samples: Optional[List[DataSample]] = None
+                ) -> List[DataSample]:
+        """Online backbone features for evaluation (e.g. kNN).
+
+        Args:
+            inputs (Tensor | list[Tensor]): a batch (B, C, H, W), or a list
+                whose first element is that batch.
+            data_samples (list[DataSample], optional): samples to fill.
+
+        Returns:
+            list[DataSample]: each with ``feat``, the globally average-pooled
+            last feature map (what the downstream configs fine-tune).
+        """
+        x = inputs if isinstance(inputs, torch.Tensor) else inputs[0]
+        feats = self.backbone(x)[-1].mean((-2, -1))
+        if data_samples is None:
+            data_samples = [DataSample() for _ in range(feats.shape[0])]
+        for sample, feat in zip(data_samples, feats):
+            sample.set_field(feat, 'feat')
+        return data_samples
+
     def _semantic(self, online: dict, target: dict, views: tuple,
                   geometry: list, sizes: list) -> torch.Tensor:
         """Semantic consistency of view ``a``'s online heatmaps."""
