@@ -17,6 +17,8 @@ from facessl.registry import MODELS
 DEMO = 'configs/fra/fra_resnet18-w32_1xb32-coslr-5e_synthetic-faces.py'
 ATTR = ('configs/fra/'
         'attributes_fra-resnet18-w32-linear_1xb32-20e_synthetic-faces.py')
+ALIGN = ('configs/fra/'
+         'alignment_fra-resnet18-w32-upernet_1xb32-20e_synthetic-faces.py')
 BACKBONE = dict(stem_channels=8, base_channels=8)  # 64 channels out
 ITERS = 12
 
@@ -88,13 +90,16 @@ def test_demo_trains_draws_and_feeds_the_attribute_config(repo_root,
     assert 0 < overlap < 0.99
 
     ckpt = osp.join(work, f'iter_{ITERS}.pth')
-    attr = Config.fromfile(osp.join(repo_root, ATTR))
-    attr.model.backbone.update(BACKBONE)
-    attr.model.backbone.init_cfg.checkpoint = ckpt
-    attr.model.head.in_channels = 64
-    clf = MODELS.build(attr.model)
-    clf.init_weights()  # strict: any missing/unexpected key is an error
     state = torch.load(ckpt, map_location='cpu',
                        weights_only=False)['state_dict']
-    for k, v in clf.backbone.state_dict().items():
-        torch.testing.assert_close(v, state[f'backbone.{k}'])
+    for path, head in ((ATTR, dict(in_channels=64)),
+                       (ALIGN, dict(in_channels=[8, 16, 32, 64],
+                                    channels=8, heatmap_size=16))):
+        down = Config.fromfile(osp.join(repo_root, path))
+        down.model.backbone.update(BACKBONE)
+        down.model.backbone.init_cfg.checkpoint = ckpt
+        down.model.head.update(head)
+        net = MODELS.build(down.model)
+        net.init_weights()  # strict: any missing/unexpected key fails
+        for k, v in net.backbone.state_dict().items():
+            torch.testing.assert_close(v, state[f'backbone.{k}'])

@@ -55,5 +55,12 @@ model = dict(
     region_neck=mlp(feat_channels, False),
     region_predictor=mlp(proj_out, False),
     region_loss=dict(type='RegionContrastLoss', loss_weight=region_weight),
+    # momentum assignments balanced over each image's pixels (Sinkhorn)
+    # against the trivial all-alike heatmaps (SemanticConsistencyLoss)
     semantic_loss=dict(
-        type='SemanticConsistencyLoss', loss_weight=semantic_weight))
+        type='SemanticConsistencyLoss',
+        num_masks=num_masks,
+        loss_weight=semantic_weight,
+        target_temp=0.05,
+        center_momentum=1.,
+        sinkhorn_iters=3))

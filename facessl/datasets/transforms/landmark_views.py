@@ -95,8 +95,9 @@ class LAFSMultiView(BaseTransform):
 
     **Required keys:** ``img``. **Modified keys:** ``img`` becomes the
     list of the ``V`` photometric images followed by the ``V`` geometric
-    ones (only the ``V`` images with ``geo_key=None``); ``landmarks`` (V, K, 2) and ``landmarks_visible`` (V, K) when the
-    input has them; ``img_shape`` (of one view). **Added keys:**
+    ones (only the ``V`` images with ``geo_key=None``); ``landmarks``
+    (V, K, 2) and ``landmarks_visible`` (V, K) when the input has them;
+    ``img_shape`` (of one view). **Added keys:**
     ``num_views`` (V), ``view_flip`` (V,) bool, ``view_crop_bbox`` (V, 4)
     int64 (all -1 when a view has no ``crop_bbox``).
 

@@ -76,9 +76,10 @@ class FRA(BYOL):
     the momentum projection of the other) ``+ loss_region`` (region k of
     one view through ``region_predictor`` regresses the momentum region k
     of the other, 2 - 2 cos, mean over regions, times lambda_region)
-    ``+ loss_sem`` (online heatmaps of one view against the momentum
-    heatmaps of the other at the same face locations, only where both
-    views see the face, times lambda_sem).
+    ``+ loss_sem`` (online heatmaps of one view against the centred,
+    sharpened momentum assignments of the other at the same face
+    locations, only where both views see the face, times lambda_sem; see
+    :class:`SemanticConsistencyLoss`).
 
     The views' crop boxes and flips come from the data samples' meta
     ``view_crop_bbox`` and ``view_flip`` (:class:`MultiViewWithGeometry`).
@@ -95,7 +96,7 @@ class FRA(BYOL):
         region_predictor (dict): region predictor (``NonLinearNeck``).
         region_loss (dict): defaults to ``RegionContrastLoss`` (weight 1).
         semantic_loss (dict): defaults to ``SemanticConsistencyLoss``
-            (weight 1).
+            (weight 1, ``num_masks`` of the decoder).
         base_momentum (float): CosineEMA start momentum (1 - tau). Defaults
             to 0.01 (tau 0.99).
         end_momentum (float): CosineEMA end momentum. Defaults to 0.
@@ -128,8 +129,9 @@ class FRA(BYOL):
         self.region_predictor = MODELS.build(region_predictor)
         self.region_loss = MODELS.build(
             region_loss or dict(type='RegionContrastLoss'))
-        self.semantic_loss = MODELS.build(
-            semantic_loss or dict(type='SemanticConsistencyLoss'))
+        self.semantic_loss = MODELS.build(semantic_loss or dict(
+            type='SemanticConsistencyLoss',
+            num_masks=self.mask_decoder.num_masks))
         # BYOL's momentum net covers backbone + neck; FRA's all four parts
         del self.target_net
         self.target_net = CosineEMA(
@@ -152,8 +154,9 @@ class FRA(BYOL):
             img (Tensor): (B, 3, H, W) view.
 
         Returns:
-            dict: ``proj`` (B, D) global projection, ``heatmaps``
-            (B, K, h, w) and ``regions`` (B, K, D) projected regions.
+            dict: ``proj`` (B, D) global projection, ``heatmaps`` and
+            ``cosine`` (B, K, h, w) (see :class:`FRAMaskDecoder`) and
+            ``regions`` (B, K, D) projected regions.
         """
         feats = nets['backbone'](img)
         proj = nets['neck'](feats[-1:])[0]
@@ -162,11 +165,18 @@ class FRA(BYOL):
         batch, k = regions.shape[:2]
         reg = nets['region_neck']([regions.flatten(0, 1)])[0]
         return dict(proj=proj, heatmaps=dec['heatmaps'],
-                    regions=reg.view(batch, k, -1))
+                    cosine=dec['cosine'], regions=reg.view(batch, k, -1))
 
     def online_heatmaps(self, img: torch.Tensor) -> torch.Tensor:
         """(B, K, h, w) heatmaps of the online network (for pictures)."""
         return self.mask_decoder(self.backbone(img)[-1])['heatmaps']
+
+    def forward(self, inputs, data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'tensor'):
+        """Dispatch ``'tensor'``, ``'loss'`` and ``'predict'`` modes."""
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        return super().forward(inputs, data_samples, mode)
 
     def predict(self, inputs, data_samples: Optional[List[DataSample]] = None
                 ) -> List[DataSample]:
@@ -193,7 +203,7 @@ class FRA(BYOL):
                   geometry: list, sizes: list) -> torch.Tensor:
         """Semantic consistency of view ``a``'s online heatmaps."""
         a, b = views
-        heat_a, heat_b = online[a]['heatmaps'], target[b]['heatmaps']
+        heat_a, heat_b = online[a]['heatmaps'], target[b]['cosine']
         coords, valid = view_correspondence(
             geometry[a][0], geometry[a][1], geometry[b][0], geometry[b][1],
             tuple(heat_a.shape[-2:]), sizes[a], sizes[b],

@@ -8,4 +8,5 @@ from .pros_loss import (ProSLoss, mean_entropy, me_max,  # noqa: F401
                         pros_loss, prototype_assignments)
 from .fra_loss import (RegionContrastLoss,  # noqa: F401
                        SemanticConsistencyLoss, region_contrast_loss,
-                       semantic_consistency_loss)
+                       balanced_assignments, semantic_consistency_loss,
+                       pixel_region_information, target_assignments)

@@ -10,6 +10,7 @@ from typing import Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.dist import all_reduce
 
 from facessl.registry import MODELS
 from ..utils.view_correspondence import sample_at
@@ -90,27 +91,180 @@ class RegionContrastLoss(nn.Module):
         return self.loss_weight * region_contrast_loss(pred, target)
 
 
-@MODELS.register_module()
-class SemanticConsistencyLoss(nn.Module):
-    """Weighted :func:`semantic_consistency_loss`.
+def target_assignments(cosine: torch.Tensor, center: torch.Tensor,
+                       temperature: float) -> torch.Tensor:
+    """Momentum assignments, centred and sharpened (DINO-style targets).
+
+    ``q_k(i) = softmax_k((c_k(i) - m_k) / tau_t)`` with ``c_k(i)`` the
+    cosine of pixel ``i`` and mask embedding ``k`` and ``m`` the running
+    mean of ``c`` over batches and pixels.
 
     Args:
+        cosine (Tensor): (B, K, h, w) momentum cosine similarities.
+        center (Tensor): (K,) running mean of ``cosine``.
+        temperature (float): ``tau_t``.
+
+    Returns:
+        Tensor: (B, K, h, w), summing to one over K.
+    """
+    return ((cosine - center.view(1, -1, 1, 1)) / temperature).softmax(1)
+
+
+def balanced_assignments(cosine: torch.Tensor, temperature: float,
+                         iters: int = 3) -> torch.Tensor:
+    """Sinkhorn-Knopp assignments: every region gets 1/K of each image.
+
+    SwAV's equipartition (Caron et al., NeurIPS 2020), applied to the
+    pixels of each image: starting from ``exp(c / tau)`` (B, K, N),
+    alternately make every region's mass over the pixels ``1/K`` and
+    every pixel's mass ``1/N``; the result is rescaled so that every
+    pixel's assignment sums to one. A constant image-wide assignment (one
+    region taking every pixel, or all regions alike) is impossible.
+
+    Args:
+        cosine (Tensor): (B, K, h, w) cosines.
+        temperature (float): ``tau``.
+        iters (int): Sinkhorn iterations. Defaults to 3.
+
+    Returns:
+        Tensor: (B, K, h, w), summing to one over K at each pixel.
+    """
+    logits = cosine.flatten(2) / temperature
+    q = (logits - logits.amax(dim=(1, 2), keepdim=True)).exp()
+    k, n = q.shape[1:]
+    for _ in range(iters):
+        q = q / q.sum(-1, keepdim=True) / k
+        q = q / q.sum(1, keepdim=True) / n
+    return (q * n).view_as(cosine)
+
+
+def pixel_region_information(heatmaps: torch.Tensor,
+                             eps: float = 1e-12) -> torch.Tensor:
+    """Mutual information between a face's pixels and the K regions.
+
+    ``I = H(mean_i p_i) - mean_i H(p_i)`` per image, averaged over the
+    batch: 0 when all pixels share one assignment (identical heatmaps),
+    ``log K`` when every pixel is sure of its region and the regions
+    share the face equally (IIC's clustering objective, Ji et al., ICCV
+    2019, within each image).
+
+    Args:
+        heatmaps (Tensor): (B, K, h, w) assignments.
+        eps (float): floor inside the logs. Defaults to 1e-12.
+
+    Returns:
+        Tensor: scalar in [0, log K].
+    """
+    p = heatmaps.flatten(2).transpose(1, 2)  # B, N, K
+    marginal = p.mean(1)
+    h_marginal = -(marginal * marginal.clamp_min(eps).log()).sum(-1)
+    h_pixel = -(p * p.clamp_min(eps).log()).sum(-1).mean(1)
+    return (h_marginal - h_pixel).mean()
+
+
+@MODELS.register_module()
+class SemanticConsistencyLoss(nn.Module):
+    """Weighted :func:`semantic_consistency_loss` with centred targets.
+
+    The momentum network's pixel assignments are the targets
+    (:func:`target_assignments`): its cosines minus a running centre,
+    softmax at ``target_temp``. Without them (``target_temp`` equal to the
+    decoder's temperature and ``center_momentum=1``, so the centre stays
+    0) the targets are the momentum heatmaps themselves, and the loss has
+    a trivial minimum: every pixel assigned alike to all K regions, the K
+    heatmaps identical (we saw the pairwise overlap reach 0.99 within one
+    demo epoch). Centring (against one region taking every pixel) and a
+    sharper target (against uniform assignments) are DINO's remedies and
+    SlotCon's (Wen et al., NeurIPS 2022) for the same pixel-to-prototype
+    loss; the FRA paper calls the heatmap learning a deep-clustering
+    problem but its main text does not give its safeguard. The centre is
+    updated after each call in training mode, averaged over processes.
+    Centring balances the regions over a batch only: in the demo every
+    image still went to one region of its own (overlap 0.99). With
+    ``sinkhorn_iters`` the targets are balanced within each image
+    (:func:`balanced_assignments`, SwAV's equipartition, a standard tool
+    of deep clustering), which rules that out for the targets; but the
+    online heatmaps still went uniform (CE = log K, overlap 0.99): the
+    ``info_weight`` term rewards online heatmaps whose pixels differ
+    (:func:`pixel_region_information`).
+
+    Args:
+        num_masks (int): K, the size of the centre.
         loss_weight (float): lambda_sem. Defaults to 1.
+        target_temp (float): ``tau_t``. Defaults to 0.05.
+        center_momentum (float): EMA momentum of the centre (1 = fixed at
+            0). Defaults to 0.9.
+        sinkhorn_iters (int): if > 0, the targets are
+            :func:`balanced_assignments` of the centred cosines instead of
+            their softmax. Defaults to 0.
+        info_weight (float): if > 0, ``info_weight *``
+            :func:`pixel_region_information` of the online heatmaps is
+            subtracted (before ``loss_weight``). Defaults to 0.
         eps (float): floor of the online probabilities. Defaults to 1e-8.
     """
 
-    def __init__(self, loss_weight: float = 1., eps: float = 1e-8) -> None:
+    def __init__(self,
+                 num_masks: int,
+                 loss_weight: float = 1.,
+                 target_temp: float = 0.05,
+                 center_momentum: float = 0.9,
+                 sinkhorn_iters: int = 0,
+                 info_weight: float = 0.,
+                 eps: float = 1e-8) -> None:
         super().__init__()
+        self.info_weight = info_weight
         self.loss_weight = loss_weight
+        self.sinkhorn_iters = sinkhorn_iters
+        self.target_temp = target_temp
+        self.center_momentum = center_momentum
         self.eps = eps
+        self.register_buffer('center', torch.zeros(num_masks))
 
     def forward(self,
                 online: torch.Tensor,
-                target: torch.Tensor,
+                target_cosine: torch.Tensor,
                 coords: torch.Tensor,
                 valid: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """``loss_weight * semantic_consistency_loss(...)``."""
+        """Loss of online heatmaps against centred momentum assignments.
+
+        Args:
+            online (Tensor): (B, K, h, w) online heatmaps of view ``a``.
+            target_cosine (Tensor): (B, K, h_b, w_b) momentum cosines of
+                view ``b``.
+            coords (Tensor): (B, h*w, 2) points of ``a`` in ``b``'s grid.
+            valid (Tensor, optional): (B, h*w) bool; all True if None.
+
+        Returns:
+            Tensor: ``loss_weight * semantic_consistency_loss(...)``.
+        """
+        if target_cosine.shape[1] != self.center.numel():
+            raise ValueError(
+                f'SemanticConsistencyLoss: num_masks={self.center.numel()} '
+                f'but the heatmaps have K={target_cosine.shape[1]}; set '
+                'model.semantic_loss.num_masks to the decoder\'s num_masks')
         if valid is None:
             valid = coords.new_ones(coords.shape[:2], dtype=torch.bool)
-        return self.loss_weight * semantic_consistency_loss(
-            online, target, coords, valid, self.eps)
+        cosine = target_cosine.detach()
+        if self.sinkhorn_iters > 0:
+            target = balanced_assignments(
+                cosine - self.center.view(1, -1, 1, 1), self.target_temp,
+                self.sinkhorn_iters)
+        else:
+            target = target_assignments(cosine, self.center,
+                                        self.target_temp)
+        loss = semantic_consistency_loss(online, target, coords, valid,
+                                         self.eps)
+        if self.info_weight > 0:
+            loss = loss - self.info_weight * pixel_region_information(
+                online)
+        if self.training:
+            self.update_center(target_cosine)
+        return self.loss_weight * loss
+
+    @torch.no_grad()
+    def update_center(self, cosine: torch.Tensor) -> None:
+        """EMA of the batch- and pixel-mean cosine of every embedding."""
+        mean = cosine.detach().mean(dim=(0, 2, 3))
+        all_reduce(mean, op='mean')  # in place; no-op on one process
+        self.center.mul_(self.center_momentum).add_(
+            mean, alpha=1 - self.center_momentum)

@@ -127,15 +127,20 @@ class FRAMaskDecoder(BaseModule):
             feats (Tensor): (B, C, h, w) backbone features.
 
         Returns:
-            dict: ``embeddings`` (B, K, d), ``heatmaps`` (B, K, h, w)
-            (sum to one over K at each pixel) and ``regions`` (B, K, C).
+            dict: ``embeddings`` (B, K, d), ``cosine`` (B, K, h, w) pixel /
+            embedding cosine similarities, ``heatmaps`` (B, K, h, w)
+            (their softmax over K at ``temperature``, summing to one at
+            each pixel; :func:`pixel_assignments` of the unit vectors) and
+            ``regions`` (B, K, C).
         """
         memory = self.pixel_proj(feats).flatten(2).transpose(1, 2)
         embeddings = self.decode(memory)
-        heat = pixel_assignments(
-            F.normalize(memory, dim=-1), F.normalize(embeddings, dim=-1),
-            self.temperature)
+        cosine = torch.einsum('bnd,bkd->bkn', F.normalize(memory, dim=-1),
+                              F.normalize(embeddings, dim=-1))
+        heat = (cosine / self.temperature).softmax(dim=1)
+        size = feats.shape[-2:]
         return dict(
             embeddings=embeddings,
-            heatmaps=heat.unflatten(-1, feats.shape[-2:]),
+            cosine=cosine.unflatten(-1, size),
+            heatmaps=heat.unflatten(-1, size),
             regions=region_features(feats, heat))

@@ -32,7 +32,8 @@ def tiny_fra(num_masks=4):
         region_neck=mlp(C, 16, False),
         region_predictor=mlp(16, 16, False),
         region_loss=dict(type='RegionContrastLoss', loss_weight=0.5),
-        semantic_loss=dict(type='SemanticConsistencyLoss', loss_weight=2.))
+        semantic_loss=dict(type='SemanticConsistencyLoss',
+                           num_masks=num_masks, loss_weight=2.))
 
 
 def batch(n=2, size=32):
@@ -94,3 +95,13 @@ def test_missing_geometry_is_a_clear_error():
     data['data_samples'][1] = DataSample()
     with pytest.raises(ValueError, match=r"sample 1 has no \['view_crop"):
         model.loss(data['inputs'], data['data_samples'])
+
+
+def test_predict_gives_pooled_backbone_features():
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_fra()).eval()
+    x = torch.randn(3, 3, 32, 32)
+    out = model(x, mode='predict')
+    assert len(out) == 3 and out[0].feat.shape == (C, )
+    torch.testing.assert_close(out[1].feat,
+                               model.backbone(x)[-1][1].mean((1, 2)))
