@@ -55,12 +55,15 @@ model = dict(
     region_neck=mlp(feat_channels, False),
     region_predictor=mlp(proj_out, False),
     region_loss=dict(type='RegionContrastLoss', loss_weight=region_weight),
-    # momentum assignments balanced over each image's pixels (Sinkhorn)
-    # against the trivial all-alike heatmaps (SemanticConsistencyLoss)
+    # against the trivial all-alike heatmaps (see SemanticConsistencyLoss):
+    # momentum targets balanced over each image's pixels (Sinkhorn, 3
+    # iterations, temperature 0.05) and a reward for online heatmaps whose
+    # pixels differ (pixel-region mutual information, weight 1)
     semantic_loss=dict(
         type='SemanticConsistencyLoss',
         num_masks=num_masks,
         loss_weight=semantic_weight,
         target_temp=0.05,
         center_momentum=1.,
-        sinkhorn_iters=3))
+        sinkhorn_iters=3,
+        info_weight=1.))

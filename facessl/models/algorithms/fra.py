@@ -76,9 +76,10 @@ class FRA(BYOL):
     the momentum projection of the other) ``+ loss_region`` (region k of
     one view through ``region_predictor`` regresses the momentum region k
     of the other, 2 - 2 cos, mean over regions, times lambda_region)
-    ``+ loss_sem`` (online heatmaps of one view against the centred,
-    sharpened momentum assignments of the other at the same face
-    locations, only where both views see the face, times lambda_sem; see
+    ``+ loss_sem`` (online heatmaps of one view against the momentum
+    assignments of the other at the same face locations, only where both
+    views see the face, times lambda_sem; the configs balance the targets
+    by Sinkhorn and reward pixel-region information against collapse, see
     :class:`SemanticConsistencyLoss`).
 
     The views' crop boxes and flips come from the data samples' meta
