@@ -49,7 +49,8 @@ def test_semantic_consistency_by_hand():
     # the module takes cosines: uncentred at temperature 1 they give
     # softmax(cos) targets; here cos = log(target probs) up to a constant
     module = SemanticConsistencyLoss(3, 2., target_temp=1.,
-                                     center_momentum=1.)
+                                     center_momentum=1., sinkhorn_iters=0,
+                                     info_weight=0.)
     cos = torch.log(torch.tensor([.5, .25, .25])).view(1, 3, 1, 1)
     loss = module(online, cos.expand(1, 3, 2, 2), coords)
     expected = -(0.5 * math.log(.5) + 0.5 * math.log(.25))
@@ -95,7 +96,8 @@ def test_targets_are_centred_and_sharpened():
 
 
 def test_center_follows_the_mean_cosine_in_training_only():
-    module = SemanticConsistencyLoss(2, center_momentum=0.5)
+    module = SemanticConsistencyLoss(2, center_momentum=0.5,
+                                     sinkhorn_iters=0)
     cos = torch.tensor([[[[1., .5]], [[0., .5]]]])  # B 1, K 2, 1 x 2
     online = torch.full((1, 2, 1, 2), .5)
     coords = torch.tensor([[[0., 0.], [1., 0.]]])
@@ -133,3 +135,17 @@ def test_pixel_region_information_by_hand():
     assert abs(float(pixel_region_information(same))) < 1e-6
     uniform = torch.full((1, k, 2, 2), 1 / k)
     assert abs(float(pixel_region_information(uniform))) < 1e-6
+
+
+def test_module_defaults_are_the_collapse_guard():
+    torch.manual_seed(0)
+    module = SemanticConsistencyLoss(4)
+    online = torch.rand(2, 4, 3, 3).softmax(1)
+    cos = torch.rand(2, 4, 3, 3)
+    coords = torch.tensor([[[x, y] for y in range(3) for x in range(3)]],
+                          dtype=torch.float32).expand(2, -1, -1)
+    expected = semantic_consistency_loss(
+        online, balanced_assignments(cos, 0.05, 3), coords,
+        torch.ones(2, 9, dtype=torch.bool)) - pixel_region_information(
+            online)
+    torch.testing.assert_close(module(online, cos, coords), expected)
