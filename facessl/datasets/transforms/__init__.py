@@ -5,3 +5,4 @@ from .alignment import AlignFace, align_face  # noqa: F401
 from .landmark_geometry import (LandmarkRandomFlip,  # noqa: F401
                                 LandmarkRandomResizedCrop)
 from .landmark_views import LAFSMultiView, TwoImageView  # noqa: F401
+from .landmark_views import MultiViewWithGeometry  # noqa: F401

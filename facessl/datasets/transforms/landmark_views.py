@@ -29,7 +29,7 @@ after ``default_collate``):
   ``view_crop_bbox`` (V, 4) ``[x1, y1, x2, y2]`` in the original face.
 """
 import copy
-from typing import Dict, List, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform, Compose
@@ -89,12 +89,15 @@ class LAFSMultiView(BaseTransform):
     Like mmpretrain's ``MultiView``: pipeline ``j`` of ``transforms`` runs
     ``num_views[j]`` times on a copy of the input, giving ``V =
     sum(num_views)`` views in pipeline order. Each view pipeline must put
-    its geometric-only image in ``geo_key`` (use :class:`TwoImageView`).
+    its geometric-only image in ``geo_key`` (use :class:`TwoImageView`);
+    with ``geo_key=None`` a view is one image (any pipeline) and only the
+    geometry is kept besides it (see :class:`MultiViewWithGeometry`).
 
     **Required keys:** ``img``. **Modified keys:** ``img`` becomes the
     list of the ``V`` photometric images followed by the ``V`` geometric
-    ones; ``landmarks`` (V, K, 2) and ``landmarks_visible`` (V, K) when the
-    input has them; ``img_shape`` (of one view). **Added keys:**
+    ones (only the ``V`` images with ``geo_key=None``); ``landmarks``
+    (V, K, 2) and ``landmarks_visible`` (V, K) when the input has them;
+    ``img_shape`` (of one view). **Added keys:**
     ``num_views`` (V), ``view_flip`` (V,) bool, ``view_crop_bbox`` (V, 4)
     int64 (all -1 when a view has no ``crop_bbox``).
 
@@ -103,14 +106,14 @@ class LAFSMultiView(BaseTransform):
             kind of view (e.g. first global, second global, local).
         num_views (int | Sequence[int]): views per pipeline, e.g.
             ``[1, 1, 8]``.
-        geo_key (str): key of each view's geometric image.
-            Defaults to 'img_geo'.
+        geo_key (str, optional): key of each view's geometric image, or
+            None for one image per view. Defaults to 'img_geo'.
     """
 
     def __init__(self,
                  transforms: Sequence[Sequence[Union[dict, callable]]],
                  num_views: Union[int, Sequence[int]],
-                 geo_key: str = 'img_geo') -> None:
+                 geo_key: Optional[str] = 'img_geo') -> None:
         if isinstance(num_views, int):
             num_views = [num_views]
         num_views = [int(n) for n in num_views]
@@ -131,7 +134,8 @@ class LAFSMultiView(BaseTransform):
             for _ in range(n):
                 views.append(pipeline(copy.deepcopy(results)))
         for v, view in enumerate(views):
-            if view is None or self.geo_key not in view:
+            if view is None or (self.geo_key is not None
+                                and self.geo_key not in view):
                 raise KeyError(
                     f'LAFSMultiView: view {v} has no "{self.geo_key}" image; '
                     'wrap each view pipeline in a TwoImageView')
@@ -140,8 +144,9 @@ class LAFSMultiView(BaseTransform):
     def transform(self, results: Dict) -> Dict:
         """Run every view pipeline and gather the two images per view."""
         views = self._views(results)
-        results['img'] = ([v['img'] for v in views] +
-                          [v[self.geo_key] for v in views])
+        results['img'] = [v['img'] for v in views]
+        if self.geo_key is not None:
+            results['img'] += [v[self.geo_key] for v in views]
         results['img_shape'] = views[0]['img'].shape[:2]
         results['num_views'] = len(views)
         results['view_flip'] = np.array(
@@ -152,7 +157,8 @@ class LAFSMultiView(BaseTransform):
         for key in VIEW_KEYS:
             if views[0].get(key) is not None:
                 results[key] = np.stack([np.asarray(v[key]) for v in views])
-        results.pop(self.geo_key, None)
+        if self.geo_key is not None:
+            results.pop(self.geo_key, None)
         return results
 
     def __repr__(self) -> str:
@@ -161,3 +167,30 @@ class LAFSMultiView(BaseTransform):
             out += f'\n  {n} view(s) of {p}'
         return out + ')'
 
+
+
+@TRANSFORMS.register_module()
+class MultiViewWithGeometry(LAFSMultiView):
+    """mmpretrain's ``MultiView`` that also keeps each view's crop and flip.
+
+    :class:`LAFSMultiView` with one image per view (``geo_key=None``): for
+    methods that relate the views' pixels, e.g. FRA's semantic
+    consistency. Build the views with ``LandmarkRandomResizedCrop``
+    (stores ``crop_bbox``) and ``LandmarkRandomFlip`` (stores ``flip``);
+    both work without landmarks.
+
+    **Modified keys:** ``img`` (list of the ``V`` views), ``img_shape`` and
+    the landmarks as :class:`LAFSMultiView`. **Added keys:** ``num_views``,
+    ``view_flip`` (V,) bool, ``view_crop_bbox`` (V, 4) int64 (pack them with
+    ``PackInputs(meta_keys=(...))``).
+
+    Args:
+        transforms (Sequence[Sequence[dict | callable]]): one pipeline per
+            kind of view.
+        num_views (int | Sequence[int]): views per pipeline.
+    """
+
+    def __init__(self,
+                 transforms: Sequence[Sequence[Union[dict, callable]]],
+                 num_views: Union[int, Sequence[int]]) -> None:
+        super().__init__(transforms, num_views, geo_key=None)

@@ -16,7 +16,7 @@ landmarks mapped to the heatmap frame, MSE loss. Prediction: decoded
 heatmaps mapped back to input-image pixels (``pred_landmarks``, read by
 :class:`facessl.evaluation.metrics.NMEMetric`).
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -85,8 +85,13 @@ class PyramidPooling(nn.Module):
 class UperNetLandmarkHead(BaseModule):
     """UperNet over ViT feature maps predicting landmark heatmaps.
 
+    With ``in_channels`` a sequence of 4 ints the backbone maps already
+    form the pyramid (a CNN such as ResNet with ``out_indices=(0, 1, 2,
+    3)``, finest first) and are used as they are.
+
     Args:
-        in_channels (int): channels of the backbone maps (ViT embed dims).
+        in_channels (int | Sequence[int]): channels of the backbone maps
+            (ViT embed dims), or of each of the 4 levels of a CNN.
         num_landmarks (int): K heatmaps.
         channels (int): UperNet channels. Defaults to 256.
         num_ins (int): number of backbone maps (pyramid levels). Defaults
@@ -107,7 +112,7 @@ class UperNetLandmarkHead(BaseModule):
     """
 
     def __init__(self,
-                 in_channels: int,
+                 in_channels: Union[int, Sequence[int]],
                  num_landmarks: int,
                  channels: int = 256,
                  num_ins: int = 4,
@@ -128,10 +133,19 @@ class UperNetLandmarkHead(BaseModule):
         self.loss_weight = loss_weight
         self.decode = dict(decode or {})
         self.mask_key = mask_key
-        self.pyramid = vit_pyramid(in_channels)
-        self.ppm = PyramidPooling(in_channels, channels, pool_scales)
+        if isinstance(in_channels, int):
+            self.pyramid = vit_pyramid(in_channels)
+            in_channels = [in_channels] * 4
+        else:
+            in_channels = [int(c) for c in in_channels]
+            if len(in_channels) != 4:
+                raise ValueError(
+                    'UperNetLandmarkHead: in_channels must be an int (ViT) '
+                    f'or 4 ints (CNN levels), got {in_channels}')
+            self.pyramid = nn.ModuleList([nn.Identity() for _ in range(4)])
+        self.ppm = PyramidPooling(in_channels[3], channels, pool_scales)
         self.laterals = nn.ModuleList(
-            [conv_bn_relu(in_channels, channels) for _ in range(3)])
+            [conv_bn_relu(c, channels) for c in in_channels[:3]])
         self.fpn_convs = nn.ModuleList(
             [conv_bn_relu(channels, channels, 3) for _ in range(3)])
         self.fuse = conv_bn_relu(4 * channels, channels, 3)
@@ -141,7 +155,8 @@ class UperNetLandmarkHead(BaseModule):
         """Heatmaps of the 4 backbone maps.
 
         Args:
-            feats (Sequence[Tensor]): 4 maps (B, C, h, w) of equal size.
+            feats (Sequence[Tensor]): 4 maps (B, C, h, w), of equal size
+                (ViT) or finest first (CNN).
 
         Returns:
             Tensor: (B, K, heatmap_size, heatmap_size).

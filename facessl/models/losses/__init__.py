@@ -6,3 +6,7 @@ from .margin_losses import (ArcFaceMargin, CosFaceMargin,  # noqa: F401
                             curricular_t_update)
 from .pros_loss import (ProSLoss, mean_entropy, me_max,  # noqa: F401
                         pros_loss, prototype_assignments)
+from .fra_loss import (RegionContrastLoss,  # noqa: F401
+                       SemanticConsistencyLoss, region_contrast_loss,
+                       balanced_assignments, semantic_consistency_loss,
+                       pixel_region_information, target_assignments)

@@ -7,3 +7,7 @@ from .landmark_aug import (LandmarkPerturb, LandmarkShuffle,  # noqa: F401
 from .heatmaps import (decode_heatmaps, hard_argmax,  # noqa: F401
                        render_gaussian_heatmaps, scale_points, soft_argmax)
 from .crop_retrieval import FaceAwareCropFilter  # noqa: F401
+from .view_correspondence import (grid_points, sample_at,  # noqa: F401
+                                  view_correspondence)
+from .heatmap_overlap import (heatmap_overlap,  # noqa: F401
+                              mean_pairwise_overlap)
