@@ -34,8 +34,10 @@ vis_backends = [
     dict(type='LocalVisBackend'),
     dict(type='TensorboardVisBackend'),
 ]
-visualizer = dict(
-    type='UniversalVisualizer', vis_backends=vis_backends, name='visualizer')
+# no fixed `name`: MMEngine names the visualiser after the experiment, so
+# several runners in one process (tools, tests) each write to their own
+# work dir instead of sharing the first runner's instance
+visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
 
 log_processor = dict(window_size=10)
 log_level = 'INFO'

@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 from facessl.models.utils import mean_pairwise_overlap
 from facessl.registry import MODELS
+from facessl.utils.checkpoint import load_local_checkpoint
 
 DEMO = 'configs/fra/fra_resnet18-w32_1xb32-coslr-5e_synthetic-faces.py'
 ATTR = ('configs/fra/'
@@ -90,8 +91,7 @@ def test_demo_trains_draws_and_feeds_the_attribute_config(repo_root,
     assert 0 < overlap < 0.99
 
     ckpt = osp.join(work, f'iter_{ITERS}.pth')
-    state = torch.load(ckpt, map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = load_local_checkpoint(ckpt, map_location='cpu')['state_dict']
     for path, head in ((ATTR, dict(in_channels=64)),
                        (ALIGN, dict(in_channels=[8, 16, 32, 64],
                                     channels=8, heatmap_size=16))):

@@ -10,6 +10,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from facessl.utils.checkpoint import load_local_checkpoint
 from facessl.utils.lafs_chain import (check_checkpoint_prefix,
                                       find_checkpoint, nest, stage2_options,
                                       stage3_options, write_stage_config)
@@ -152,8 +153,7 @@ def test_chain_toy_run(tmp_path):
     s1 = find_checkpoint(str(work / 'stage1'))
     assert 'stage1: ' in out and s1 in out
     # "stage 2": a teacher whose landmark CNN is stage 1's, the rest new
-    state = torch.load(s1, map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = load_local_checkpoint(s1, map_location='cpu')['state_dict']
     teacher = {}
     for key, value in state.items():
         if key.startswith('backbone.'):
@@ -182,8 +182,7 @@ def test_chain_toy_run(tmp_path):
     assert 'verification/accuracy' in out
     # the fine-tuned model started from the "stage-2" teacher: the
     # reference CNN is stage 1's, exactly, and was not trained
-    final = torch.load(s3, map_location='cpu',
-                       weights_only=False)['state_dict']
+    final = load_local_checkpoint(s3, map_location='cpu')['state_dict']
     for key, value in state.items():
         if key.startswith('backbone.landmark_cnn.'):
             ref = key.replace('backbone.landmark_cnn.', 'landmark_ref.')

@@ -9,6 +9,7 @@ from mmengine.runner import Runner
 from facessl.datasets.synthetic.export_annotations import \
     write_synthetic_annotations
 from facessl.registry import MODELS
+from facessl.utils.checkpoint import load_local_checkpoint
 
 CONFIGS = 'configs/berl/'
 STAGE1_CPU = CONFIGS + \
@@ -76,8 +77,8 @@ def test_stage1_cpu_config_runs(repo_root, tmp_path):
     loss = runner.message_hub.get_scalar('train/loss').current()
     assert torch.isfinite(torch.tensor(loss)) and loss > 0
     assert float(runner.model.head.margin.t) != 0  # t moved (EMA)
-    ckpt = torch.load(osp.join(cfg.work_dir, 'iter_2.pth'),
-                      map_location='cpu', weights_only=False)
+    ckpt = load_local_checkpoint(osp.join(cfg.work_dir, 'iter_2.pth'),
+                                 map_location='cpu')
     keys = set(ckpt['state_dict'])
     assert 'backbone.layer3.0.conv1.weight' in keys
     assert 'head.margin.t' in keys and 'head.weight' in keys
