@@ -7,3 +7,4 @@ from .lafs import LAFS  # noqa: F401
 from .fine_tune_classifier import FineTuneClassifier  # noqa: F401
 from .face_landmark_regressor import FaceLandmarkRegressor  # noqa: F401
 from .pros import ProS  # noqa: F401
+from .berl import BERL  # noqa: F401

@@ -6,3 +6,4 @@ from .margin_losses import (ArcFaceMargin, CosFaceMargin,  # noqa: F401
                             curricular_t_update)
 from .pros_loss import (ProSLoss, mean_entropy, me_max,  # noqa: F401
                         pros_loss, prototype_assignments)
+from .reconstruction_loss import masked_l1_loss  # noqa: F401
