@@ -2,3 +2,4 @@
 from .fast_vit import FastVisionTransformer  # noqa: F401
 from .landmark_cnn import LandmarkCNN  # noqa: F401
 from .part_fvit import PartFViT  # noqa: F401
+from .iresnet import IBasicBlock, IResNet  # noqa: F401

@@ -4,3 +4,4 @@ from .margin_head import (ArcFaceHead, CosFaceHead,  # noqa: F401
                           CurricularFaceHead, MarginHead)
 from .upernet_landmark_head import UperNetLandmarkHead  # noqa: F401
 from .prototype_head import PrototypeHead  # noqa: F401
+from .multi_label_mlp_head import MultiLabelMLPHead  # noqa: F401
