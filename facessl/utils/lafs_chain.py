@@ -349,19 +349,20 @@ def stage_name(stage) -> str:
 
 
 def train_stage(stage, config: str, repo: str, options: dict,
-                work_dir: str, summary: dict) -> str:
+                work_dir: str, summary: dict, tag: str = 'lafs') -> str:
     """Train one stage with ``tools/train.py`` of ``repo``.
 
     Writes ``<work_dir>/<stage_name>/config.py`` (a child of ``config``
     with ``options``), trains it there, records config, checkpoint and
     seconds in ``summary[stage_name]`` and returns the checkpoint.
+    ``tag`` prefixes the progress line (the method's name).
     """
     name = stage_name(stage)
     config = resolve_config(config, repo)
     stage_dir = osp.join(work_dir, name)
     cfg_file = write_stage_config(
         osp.join(stage_dir, 'config.py'), config, options)
-    print(f'[lafs] {name}: {config} -> {stage_dir}', flush=True)
+    print(f'[{tag}] {name}: {config} -> {stage_dir}', flush=True)
     start = time.time()
     run_script(osp.join(repo, 'tools/train.py'),
                [cfg_file, '--work-dir', stage_dir], repo,

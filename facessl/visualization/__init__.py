@@ -7,3 +7,5 @@ from .grid import (caption_strip, default_view_names, tile_grid,  # noqa: F401
 from .landmarks import draw_landmarks, landmark_grid  # noqa: F401
 from .landmarks import (draw_landmark_ids, landmark_colours,  # noqa: F401
                         patch_mosaic, patches_to_images, view_landmark_grid)
+from .berl import (berl_panel, berl_pictures, rotated_views,  # noqa: F401
+                   shade_depth)

@@ -8,3 +8,5 @@ from .teacher_ema_hook import TeacherEMAHook  # noqa: F401
 from .teacher_temp_hook import TeacherTempHook  # noqa: F401
 from .landmark_reg_hook import LandmarkRegWeightHook  # noqa: F401
 from .lafs_visualization_hook import LAFSVisualizationHook  # noqa: F401
+from .berl_stage_hook import BERLStageHook  # noqa: F401
+from .berl_visualization_hook import BERLVisualizationHook  # noqa: F401

@@ -1,6 +1,6 @@
 r"""3D-BERL: face recognition with a self-supervised 3D reconstruction branch.
 
-Zhang et al., *Enhancing Face Recognition with Self-Supervised 3D
+He et al., *Enhancing Face Recognition with Self-Supervised 3D
 Reconstruction*, CVPR 2022. A recognition backbone (IResNet) with a margin
 head (CurricularFace) is trained together with a reconstruction branch:
 the IRA network decodes canonical depth and albedo from the backbone's
@@ -24,6 +24,7 @@ from contextlib import ExitStack
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
 from mmpretrain.structures import DataSample
@@ -90,11 +91,11 @@ class BERL(FaceRecognizer):
         backbone (dict): backbone config, e.g. ``IResNet(out_indices=(2,
             4))``.
         head (dict): margin head, e.g. ``CurricularFaceHead(s=64, m=0.5)``.
-        ira (dict): IRA network (``IRANet``): feature map -> ``depth``,
-            ``albedo`` with ``to_physical``.
-        iia (dict): IIA network (``IIANet``): image -> ``view``, ``light``
-            with ``to_physical``.
-        renderer (dict): renderer config. Defaults to
+        ira (dict | nn.Module): IRA network (``IRANet``): feature map ->
+            ``depth``, ``albedo`` with ``to_physical``.
+        iia (dict | nn.Module): IIA network (``IIANet``): image ->
+            ``view``, ``light`` with ``to_physical``.
+        renderer (dict | nn.Module): renderer. Defaults to
             ``dict(type='DepthMapRenderer')`` (64 x 64).
         stage (int): 1, 2 or 3. Defaults to 1.
         gamma_fr (float): weight :math:`\gamma_1`. Defaults to 1.
@@ -110,9 +111,10 @@ class BERL(FaceRecognizer):
     def __init__(self,
                  backbone: dict,
                  head: dict,
-                 ira: dict,
-                 iia: dict,
-                 renderer: dict = dict(type='DepthMapRenderer'),
+                 ira: Union[dict, nn.Module],
+                 iia: Union[dict, nn.Module],
+                 renderer: Union[dict, nn.Module] = dict(
+                     type='DepthMapRenderer'),
                  stage: int = 1,
                  gamma_fr: float = 1.,
                  gamma_recon: float = 1.,
@@ -136,9 +138,9 @@ class BERL(FaceRecognizer):
             train_cfg=train_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
-        self.ira = MODELS.build(ira)
-        self.iia = MODELS.build(iia)
-        self.renderer = MODELS.build(renderer)
+        self.ira, self.iia, self.renderer = (
+            m if isinstance(m, nn.Module) else MODELS.build(m)
+            for m in (ira, iia, renderer))
         size = getattr(self.iia, 'image_size', self.renderer.image_size)
         if size != self.renderer.image_size:
             raise ValueError(

@@ -11,7 +11,7 @@ def masked_l1_loss(pred: torch.Tensor, target: torch.Tensor,
         L_{recon} = \frac{\sum_{b,c,i} m_{bi}\,|\hat I_{bci} - I_{bci}|}
                          {C \sum_{b,i} m_{bi}}
 
-    the L1 loss of 3D-BERL (Zhang et al., CVPR 2022) between the re-rendered
+    the L1 loss of 3D-BERL (He et al., CVPR 2022) between the re-rendered
     image :math:`\hat I` and the input :math:`I`, over the pixels the
     renderer reaches (mask 1). An empty mask gives 0 (no division by 0).
 
