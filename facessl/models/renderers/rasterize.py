@@ -27,7 +27,10 @@ Limits: the discrete choice of the visible triangle carries no gradient
 under the gradient, only the surfaces on either side do); no anti-aliasing;
 no near-plane clipping, triangles with a vertex at ``z <= 1e-6`` are
 skipped; back faces are not culled. Cost is linear in the number of
-triangles times their pixel area.
+triangles times their pixel area (about 0.3 s forward + backward for 32
+64x64 depth maps on one CPU thread), so a view that brings the surface
+close to the camera, where triangles grow large, is slow; candidates are
+enumerated in chunks of 4M so memory stays bounded.
 """
 import functools
 from typing import Tuple
@@ -36,6 +39,7 @@ import torch
 
 _EPS = 1e-4  # barycentric tolerance, in units of the triangle area
 _NEAR = 1e-6
+_CHUNK = 1 << 22  # candidate pixels enumerated at once (bounds memory)
 
 
 @functools.lru_cache(maxsize=8)
@@ -94,6 +98,31 @@ def _interpolate_depth(w: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     return 1 / torch.where(inv > 0, inv, torch.ones_like(inv))
 
 
+def _edge_coefficients(
+        tri: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Barycentric coordinates as affine functions of the pixel.
+
+    ``w_i(u, v) = A_i u + B_i v + C_i``: the edge function of the edge
+    opposite vertex ``i`` over twice the triangle's signed area (the
+    quadratic terms of ``cross((q - p), (r - p))`` cancel).
+
+    Args:
+        tri (Tensor): (M, 3, 2) triangles.
+
+    Returns:
+        tuple[Tensor, Tensor]: (M, 3, 3) rows ``(A_i, B_i, C_i)`` and (M)
+        bool, the triangle is not degenerate.
+    """
+    a, b, c = tri.unbind(1)
+    area = _cross2(b - a, c - a)
+    valid = area.abs() > 1e-12
+    area = torch.where(valid, area, torch.ones_like(area))
+    p, q = torch.stack([b, c, a], 1), torch.stack([c, a, b], 1)
+    coef = torch.stack([p[..., 1] - q[..., 1], q[..., 0] - p[..., 0],
+                        _cross2(p, q)], -1)
+    return coef / area[:, None, None], valid
+
+
 def _candidates(tri: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
                 size: int, width: int):
     """Pixels inside triangles whose box fits a ``size`` window.
@@ -105,14 +134,16 @@ def _candidates(tri: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor,
     offset = torch.arange(size, device=tri.device, dtype=tri.dtype)
     pu = (lo[:, 0, None, None] + offset).expand(-1, size, size)
     pv = (lo[:, 1, None, None] + offset[:, None]).expand(-1, size, size)
-    pix = torch.stack([pu, pv], -1).reshape(len(tri), -1, 2)
-    w, valid = barycentric(tri[:, None, :, :2], pix)
-    inside = ((w >= -_EPS).all(-1) & valid
-              & (pix <= hi[:, None]).all(-1))
+    pu, pv = pu.reshape(len(tri), size**2), pv.reshape(len(tri), size**2)
+    coef, valid = _edge_coefficients(tri[..., :2])
+    w = (coef[:, None, :, 0] * pu[..., None]
+         + coef[:, None, :, 1] * pv[..., None] + coef[:, None, :, 2])
+    inside = ((w.amin(-1) >= -_EPS) & valid[:, None]
+              & (pu <= hi[:, :1]) & (pv <= hi[:, 1:]))
     row, col = inside.nonzero(as_tuple=True)
     z = _interpolate_depth(w[row, col], tri[row, :, 2])
-    pix = pix[row, col].long()
-    return pix[:, 1] * width + pix[:, 0], z, row
+    pix = pv[row, col].long() * width + pu[row, col].long()
+    return pix, z, row
 
 
 @torch.no_grad()
@@ -144,13 +175,15 @@ def zbuffer_faces(tri: torch.Tensor, height: int,
     size, done = 2, ~usable
     while not done.all():
         group = (~done & (extent <= size)).nonzero(as_tuple=True)[0]
-        if len(group):
-            p, z, row = _candidates(flat[group], lo[group], hi[group], size,
+        chunk = max(1, _CHUNK // size**2)
+        for start in range(0, len(group), chunk):
+            part = group[start:start + chunk]
+            p, z, row = _candidates(flat[part], lo[part], hi[part], size,
                                     width)
-            pix.append(p + image[group[row]] * (height * width))
+            pix.append(p + image[part[row]] * (height * width))
             depth.append(z)
-            face.append(group[row])
-            done[group] = True
+            face.append(part[row])
+        done[group] = True
         size *= 2
     ids = tri.new_full((b * height * width, ), -1, dtype=torch.long)
     if not pix:

@@ -126,7 +126,7 @@ def warp_to_view(image: torch.Tensor, depth: torch.Tensor,
 
 @MODELS.register_module()
 class DepthMapRenderer(nn.Module):
-    """Unsup3D-style photo-geometric renderer (3D-BERL Sec. 3.2).
+    """Unsup3D-style photo-geometric renderer used by 3D-BERL.
 
     Renders the canonical image from depth, albedo and light and re-renders
     it from a view with a perspective camera (see the module docstring and

@@ -89,3 +89,17 @@ def test_depth_gradient_matches_finite_differences():
         return depth[0, 1:4, 1:4]  # pixels well inside the triangle
 
     assert torch.autograd.gradcheck(inner_depth, (verts, ))
+
+
+def test_chunked_enumeration_gives_the_same_depth(monkeypatch):
+    from facessl.models.renderers import rasterize
+    cam = PerspectiveCamera(16)
+    depth = 1 + 0.05 * torch.rand(2, 16, 16)
+    verts = cam.project(cam.unproject(depth)).reshape(2, -1, 3)
+    verts = verts + 0.3 * torch.rand_like(verts) * verts.new_tensor([1, 1, 0])
+    faces = grid_faces(16, 16)
+    whole = rasterize_depth(verts, faces, 16, 16, 2.)
+    monkeypatch.setattr(rasterize, '_CHUNK', 7)
+    chunked = rasterize_depth(verts, faces, 16, 16, 2.)
+    assert torch.equal(whole[1], chunked[1])
+    assert torch.allclose(whole[0], chunked[0])
