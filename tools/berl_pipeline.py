@@ -36,8 +36,8 @@ from facessl.utils.berl_chain import (STAGE1_PREFIXES, STAGE2_PREFIXES,
                                       stage2_options, stage3_options)
 from facessl.utils.lafs_chain import (check_checkpoint_prefix,
                                       eval_root_options, evaluate_stage,
-                                      run_script, train_stage,
-                                      write_eval_bin)
+                                      format_chain_summary, run_script,
+                                      train_stage, write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1_CONFIG = ('configs/berl/berl-stage1_iresnet18_curricularface_'
@@ -158,16 +158,9 @@ def run_chain(args) -> dict:
 
 def format_summary(summary: dict) -> str:
     """A readable summary of a chain run."""
-    lines = ['', '3D-BERL pipeline summary', '=' * 72]
-    for stage in ('stage1', 'stage2', 'stage3'):
-        info = summary.get(stage)
-        if info is None:
-            given = summary['chain'].get(f'{stage}_checkpoint')
-            if given:
-                lines.append(f'{stage}: given checkpoint {given}')
-            continue
-        lines.append(f'{stage}: {info["config"]} ({info["seconds"]} s)')
-        lines.append(f'  checkpoint: {info["checkpoint"]}')
+
+    def recon(info):
+        lines = []
         trend = info.get('loss_recon')
         if trend:
             lines.append(
@@ -176,11 +169,9 @@ def format_summary(summary: dict) -> str:
                 f'{trend["last_iter"]})')
         if 'picture' in info:
             lines.append(f'  pictures: {info["picture"]}')
-        for key, value in sorted(info.get('metrics', {}).items()):
-            if 'accuracy' in key or 'tar@' in key:
-                lines.append(f'  {key:40s}{value:8.2f}')
-    lines.append('=' * 72)
-    return '\n'.join(lines)
+        return lines
+
+    return format_chain_summary(summary, '3D-BERL pipeline summary', recon)
 
 
 def main(argv=None):

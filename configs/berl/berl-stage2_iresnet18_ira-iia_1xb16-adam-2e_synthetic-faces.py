@@ -4,7 +4,7 @@
 # margin head is carried over unchanged for stage 3.
 #
 #   python tools/train.py \
-#       configs/berl/berl-stage2_iresnet18_ira-iia_1xb16-adam-2e_synthetic-faces.py \
+#       configs/berl/<this file> \
 #       --cfg-options model.pretrained.0.checkpoint=S1 \
 #       model.pretrained.1.checkpoint=S1
 #

@@ -4,7 +4,7 @@
 # margin head, Adam for the IRA/IIA networks, each with its own schedule.
 #
 #   python tools/train.py \
-#       configs/berl/berl-stage3_iresnet18_curricularface-recon_1xb16-2e_synthetic-faces.py \
+#       configs/berl/<this file> \
 #       --cfg-options model.pretrained.checkpoint=S2
 #
 # with S2 the stage-2 checkpoint (the whole model is loaded from it,

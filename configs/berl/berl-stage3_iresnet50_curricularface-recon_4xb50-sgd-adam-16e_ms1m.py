@@ -5,7 +5,7 @@
 # its own schedule. Loads the whole stage-2 model, strictly:
 #
 #   bash tools/dist_train.sh \
-#       configs/berl/berl-stage3_iresnet50_curricularface-recon_4xb50-sgd-adam-16e_ms1m.py \
+#       configs/berl/<this file> \
 #       4 --cfg-options model.pretrained.checkpoint=S2
 #
 # lr 0.01 divided by 10 at epochs 8 and 12 of 16 (SGD) and Adam 1e-4 are

@@ -5,7 +5,7 @@
 # covers the epochs where its wrapper steps.
 #
 #   python tools/train.py \
-#       configs/berl/berl_iresnet18_curricularface-recon_1xb16-3stages-6e_synthetic-faces.py
+#       configs/berl/<this file>
 #
 # The per-stage configs (berl-stage{1,2,3}_iresnet18_*) with
 # tools/berl_pipeline.py do the same with a checkpoint per stage.
