@@ -18,7 +18,7 @@ stage2_checkpoint = ('work_dirs/berl-stage2_iresnet18_ira-iia_1xb16-adam-2e_'
                      'synthetic-faces/epoch_2.pth')
 max_epochs = 2
 fr_lr = 0.01
-recon_lr = 1e-3
+recon_lr = 1e-4
 
 model = dict(
     stage=3,

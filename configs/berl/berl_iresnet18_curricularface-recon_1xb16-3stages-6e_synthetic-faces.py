@@ -16,7 +16,7 @@ _base_ = [
 stage_epochs = (2, 4)
 max_epochs = 6
 fr_lr = 0.1
-recon_lr = 1e-3
+recon_lr = 1e-4
 
 model = dict(stage=1, pretrained=None)
 
