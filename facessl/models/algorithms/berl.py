@@ -179,13 +179,15 @@ class BERL(FaceRecognizer):
 
     def init_weights(self) -> None:
         """Initialise, then load ``pretrained`` (the previous stage)."""
-        for i, item in enumerate(self.backbone_pretrained):
+        items = self.backbone_pretrained
+        for i, item in enumerate(items):
             path = item['checkpoint']
             if '://' not in path and not osp.isfile(path):
+                key = 'model.pretrained' + (f'[{i}]' if len(items) > 1
+                                            else '')
                 raise FileNotFoundError(
-                    f'BERL: model.pretrained[{i}].checkpoint {path} does '
-                    f'not exist; stage {self._stage} needs the checkpoint '
-                    'of the previous stage there')
+                    f'BERL: {key}.checkpoint {path} does not exist; give '
+                    'the checkpoint of the previous stage there')
         super().init_weights()
 
     # ------------------------------------------------------------- forward
@@ -354,7 +356,7 @@ class BERL(FaceRecognizer):
             if wrapper.should_update():
                 wrapper.step()
                 wrapper.zero_grad()
-        return log_vars
+        return {k: v.detach() for k, v in log_vars.items()}
 
 
 def _backward(wrapper, loss: torch.Tensor) -> None:

@@ -117,10 +117,14 @@ def test_bad_inputs():
             torch.optim.SGD(model.parameters(), lr=0.1)))
     missing = BERL.__new__(BERL)  # init_weights only reads the list
     nn.Module.__init__(missing)
-    missing.backbone_pretrained = [dict(checkpoint='/no/stage1.pth')]
-    missing._stage = 2
-    with pytest.raises(FileNotFoundError, match=r'model\.pretrained\[0\]\.'
+    missing.backbone_pretrained = [dict(checkpoint=__file__),
+                                   dict(checkpoint='/no/stage1.pth')]
+    with pytest.raises(FileNotFoundError, match=r'model\.pretrained\[1\]\.'
                        r'checkpoint /no/stage1.pth does not exist'):
+        missing.init_weights()
+    missing.backbone_pretrained = [dict(checkpoint='/no/stage2.pth')]
+    with pytest.raises(FileNotFoundError, match=r'model\.pretrained\.'
+                       r'checkpoint /no/stage2.pth does not exist'):
         missing.init_weights()
 
 
