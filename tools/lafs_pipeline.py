@@ -32,8 +32,9 @@ from facessl.utils.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
                                       SMALL_OPTIONS, STAGE1_PREFIX,
                                       STAGE2_PREFIX, check_checkpoint_prefix,
                                       eval_root_options, evaluate_stage,
-                                      stage2_options, stage3_options,
-                                      train_stage, write_eval_bin)
+                                      format_chain_summary, stage2_options,
+                                      stage3_options, train_stage,
+                                      write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1_CONFIG = 'configs/lafs/part-fvit-t_cosface_1xb16-4e_synthetic-faces.py'
@@ -135,23 +136,13 @@ def run_chain(args) -> dict:
 
 def format_summary(summary: dict) -> str:
     """A readable summary of a chain run."""
-    lines = ['', 'LAFS pipeline summary', '=' * 72]
-    for stage in ('stage1', 'stage2', 'stage3'):
-        info = summary.get(stage)
-        if info is None:
-            given = summary['chain'].get(f'{stage}_checkpoint')
-            if given:
-                lines.append(f'{stage}: given checkpoint {given}')
-            continue
-        lines.append(f'{stage}: {info["config"]} ({info["seconds"]} s)')
-        lines.append(f'  checkpoint: {info["checkpoint"]}')
+
+    def subset(info):
         if 'few_shot_subset' in info:
-            lines.append(f'  few-shot subset: {info["few_shot_subset"]}')
-        for key, value in sorted(info.get('metrics', {}).items()):
-            if 'accuracy' in key or 'tar@' in key:
-                lines.append(f'  {key:40s}{value:8.2f}')
-    lines.append('=' * 72)
-    return '\n'.join(lines)
+            return [f'  few-shot subset: {info["few_shot_subset"]}']
+        return []
+
+    return format_chain_summary(summary, 'LAFS pipeline summary', subset)
 
 
 def main(argv=None):

@@ -25,7 +25,7 @@ import re
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 
@@ -349,19 +349,20 @@ def stage_name(stage) -> str:
 
 
 def train_stage(stage, config: str, repo: str, options: dict,
-                work_dir: str, summary: dict) -> str:
+                work_dir: str, summary: dict, tag: str = 'lafs') -> str:
     """Train one stage with ``tools/train.py`` of ``repo``.
 
     Writes ``<work_dir>/<stage_name>/config.py`` (a child of ``config``
     with ``options``), trains it there, records config, checkpoint and
     seconds in ``summary[stage_name]`` and returns the checkpoint.
+    ``tag`` prefixes the progress line (the method's name).
     """
     name = stage_name(stage)
     config = resolve_config(config, repo)
     stage_dir = osp.join(work_dir, name)
     cfg_file = write_stage_config(
         osp.join(stage_dir, 'config.py'), config, options)
-    print(f'[lafs] {name}: {config} -> {stage_dir}', flush=True)
+    print(f'[{tag}] {name}: {config} -> {stage_dir}', flush=True)
     start = time.time()
     run_script(osp.join(repo, 'tools/train.py'),
                [cfg_file, '--work-dir', stage_dir], repo,
@@ -384,3 +385,37 @@ def evaluate_stage(stage, ckpt: str, work_dir: str, repo: str) -> dict:
     ], repo, osp.join(stage_dir, 'test_output.log'))
     with open(out) as f:
         return json.load(f)
+
+
+def format_chain_summary(
+        summary: dict, title: str,
+        extra: Optional[Callable[[dict], List[str]]] = None) -> str:
+    """A readable summary of a chain run (``tools/*_pipeline.py``).
+
+    Args:
+        summary (dict): ``stage<k>`` entries as :func:`train_stage` records
+            them (``config``, ``seconds``, ``checkpoint``, optional
+            ``metrics``) and ``chain`` with the given checkpoints.
+        title (str): the first line.
+        extra (callable, optional): ``info -> lines`` of a stage, printed
+            after its checkpoint (method-specific entries).
+
+    Returns:
+        str: the text.
+    """
+    lines = ['', title, '=' * 72]
+    for stage in ('stage1', 'stage2', 'stage3'):
+        info = summary.get(stage)
+        if info is None:
+            given = summary['chain'].get(f'{stage}_checkpoint')
+            if given:
+                lines.append(f'{stage}: given checkpoint {given}')
+            continue
+        lines.append(f'{stage}: {info["config"]} ({info["seconds"]} s)')
+        lines.append(f'  checkpoint: {info["checkpoint"]}')
+        lines.extend(extra(info) if extra else [])
+        for key, value in sorted(info.get('metrics', {}).items()):
+            if 'accuracy' in key or 'tar@' in key:
+                lines.append(f'  {key:40s}{value:8.2f}')
+    lines.append('=' * 72)
+    return '\n'.join(lines)

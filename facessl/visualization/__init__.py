@@ -9,3 +9,5 @@ from .landmarks import (draw_landmark_ids, landmark_colours,  # noqa: F401
                         patch_mosaic, patches_to_images, view_landmark_grid)
 from .region_heatmaps import (probability_overlay,  # noqa: F401
                               region_heatmap_grid, region_map)
+from .berl import (berl_panel, berl_pictures, rotated_views,  # noqa: F401
+                   shade_depth)

@@ -10,3 +10,5 @@ from .landmark_reg_hook import LandmarkRegWeightHook  # noqa: F401
 from .lafs_visualization_hook import LAFSVisualizationHook  # noqa: F401
 from .fra_visualization_hook import \
     FRAHeatmapVisualizationHook  # noqa: F401
+from .berl_stage_hook import BERLStageHook  # noqa: F401
+from .berl_visualization_hook import BERLVisualizationHook  # noqa: F401

@@ -8,3 +8,4 @@ from .fine_tune_classifier import FineTuneClassifier  # noqa: F401
 from .face_landmark_regressor import FaceLandmarkRegressor  # noqa: F401
 from .pros import ProS  # noqa: F401
 from .fra import FRA  # noqa: F401
+from .berl import BERL  # noqa: F401
