@@ -15,13 +15,14 @@
 #       model.backbone.init_cfg.checkpoint=work_dirs/<stage-3 run>/epoch_N.pth
 #   python tools/test.py $CFG work_dirs/$(basename $CFG .py)/epoch_10.pth
 #
-# The checkpoint default below is the stage-1 CPU demo's (a face
-# recognition baseline to compare with); any 3D-BERL stage checkpoint
-# works, its backbone keys start with 'backbone.'.
+# The checkpoint default below is the stage-3 CPU run's (the issue's
+# protocol: the backbone after joint training, frozen); any 3D-BERL stage
+# checkpoint works (e.g. stage 1's, the face-recognition-only baseline),
+# its backbone keys start with 'backbone.'.
 _base_ = ['../_base_/default_runtime.py']
 
-pretrained = ('work_dirs/berl-stage1_iresnet18_curricularface_1xb16-3e_'
-              'synthetic-faces/epoch_3.pth')
+pretrained = ('work_dirs/berl-stage3_iresnet18_curricularface-recon_'
+              '1xb16-2e_synthetic-faces/epoch_2.pth')
 pretrained_prefix = 'backbone.'
 data_root = 'data/synthetic_downstream/annotations'
 num_attributes = 7  # the synthetic attributes; CelebA has 40

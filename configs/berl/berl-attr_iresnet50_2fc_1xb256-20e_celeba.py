@@ -13,8 +13,9 @@
 # needs a subset of the training partition (dataset ``indices``).
 _base_ = ['./berl-attr_iresnet18_2fc_1xb32-10e_synthetic-faces.py']
 
-pretrained = ('work_dirs/berl-stage3_iresnet50_curricularface_4xb50_ms1m/'
-              'epoch_N.pth')
+# the stage-3 run of berl-stage3_iresnet50_curricularface-recon_4xb50-...
+pretrained = ('work_dirs/berl-stage3_iresnet50_curricularface-recon_'
+              '4xb50-sgd-adam-16e_ms1m/epoch_16.pth')
 data_root = 'data/celeba'
 num_attributes = 40
 max_epochs = 20

@@ -19,7 +19,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Tuple
 
-from .lafs_chain import NO_VAL, _cosine
+from .lafs_chain import NO_VAL, cosine_schedule
 
 #: keys a stage-1 checkpoint must have (backbone and margin head)
 STAGE1_PREFIXES = ('backbone.', 'head.')
@@ -89,9 +89,10 @@ def small_options(stage: int, num_identities: int = 16, images: int = 4,
         'log_processor.window_size': 1,
     })
     if stage == 1:
-        options['param_scheduler'] = _cosine(n)
+        options['param_scheduler'] = cosine_schedule(n)
     else:
-        options['param_scheduler'] = dict(fr=_cosine(n), recon=_cosine(n))
+        options['param_scheduler'] = dict(
+            fr=cosine_schedule(n), recon=cosine_schedule(n))
     return options
 
 

@@ -275,7 +275,8 @@ def run_script(script: str, args: Sequence[str], repo: str,
                            f'{proc.returncode}):\n{tail}')
 
 
-def _cosine(epochs: int) -> list:
+def cosine_schedule(epochs: int) -> list:
+    """A ``param_scheduler`` list: cosine to 1e-6 over ``epochs``."""
     return [dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True,
                  begin=0, end=epochs, convert_to_iter_based=True)]
 
@@ -295,7 +296,7 @@ SMALL_OPTIONS = {
         'train_dataloader.dataset.images_per_identity': 4,
         'model.head.num_classes': 20,
         'model.data_preprocessor.num_classes': 20,
-        'param_scheduler': _cosine(1),
+        'param_scheduler': cosine_schedule(1),
     },
     2: {
         **_LOADER,
@@ -314,7 +315,7 @@ SMALL_OPTIONS = {
         'train_dataloader.dataset.shots': 2,
         'model.head.num_classes': 10,
         'model.data_preprocessor.num_classes': 10,
-        'param_scheduler': _cosine(2),
+        'param_scheduler': cosine_schedule(2),
     },
 }
 
