@@ -4,17 +4,17 @@ from typing import Sequence
 
 import torch
 from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from facessl.registry import HOOKS
 from facessl.visualization import berl_panel, berl_pictures
 from ._utils import unwrap_model
+from .batch_picture_hook import BatchPictureHook
 from .visualization_hook import _rng_preserved
 
 
 @HOOKS.register_module()
-class BERLVisualizationHook(Hook):
+class BERLVisualizationHook(BatchPictureHook):
     """Draw input / depth / albedo / shading / reconstruction / new views.
 
     In stages 2 and 3 (the model's ``stage``), at the first training
@@ -37,42 +37,23 @@ class BERLVisualizationHook(Hook):
         height (int): tile height. Defaults to 128.
     """
 
-    priority = 'LOW'
-
     def __init__(self,
                  interval: int = 1,
                  num_samples: int = 4,
                  by_epoch: bool = True,
                  yaws: Sequence[float] = (-30., 30.),
                  height: int = 128) -> None:
-        if interval < 1 or num_samples < 1 or height < 8:
-            raise ValueError(
-                f'BERLVisualizationHook: interval={interval} and '
-                f'num_samples={num_samples} must be >= 1, height={height} '
-                '>= 8')
-        self.interval = interval
-        self.num_samples = num_samples
-        self.by_epoch = by_epoch
+        super().__init__(interval, num_samples, by_epoch, height)
         self.yaws = tuple(float(y) for y in yaws)
-        self.height = height
-        self._drawn_stage = None
         self._warned = False
 
-    def before_train_iter(self, runner, batch_idx: int,
-                          data_batch=None) -> None:
-        """Draw at the first iteration of a stage and on schedule."""
+    def phase(self, runner):
+        """The model's stage in stages 2-3 (a stage's first iteration
+        draws), None in stage 1 or for a model without reconstruction."""
         model = unwrap_model(runner)
         if not self._drawable(model) or model.stage == 1:
-            return
-        if self._drawn_stage != model.stage:
-            due = True
-        elif self.by_epoch:
-            due = batch_idx == 0 and runner.epoch % self.interval == 0
-        else:
-            due = runner.iter % self.interval == 0
-        if due:
-            self._drawn_stage = model.stage
-            self.draw(runner, data_batch, runner.iter)
+            return None
+        return model.stage
 
     def draw(self, runner, data_batch, step: int) -> None:
         """Reconstruct the first samples of ``data_batch`` and add the

@@ -3,17 +3,17 @@ import logging
 
 import torch
 from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from facessl.registry import HOOKS
 from facessl.visualization import region_heatmap_grid, to_rgb_image
 from ._utils import unwrap_model
+from .batch_picture_hook import BatchPictureHook
 from .visualization_hook import _rng_preserved
 
 
 @HOOKS.register_module()
-class FRAHeatmapVisualizationHook(Hook):
+class FRAHeatmapVisualizationHook(BatchPictureHook):
     """Draw the online network's K region heatmaps over training faces.
 
     At the first training iteration of a run and then at the first
@@ -37,36 +37,14 @@ class FRAHeatmapVisualizationHook(Hook):
         size (int): tile side. Defaults to 112.
     """
 
-    priority = 'LOW'
-
     def __init__(self,
                  interval: int = 10,
                  num_samples: int = 4,
                  by_epoch: bool = True,
                  size: int = 112) -> None:
-        if interval < 1 or num_samples < 1 or size < 8:
-            raise ValueError(
-                f'FRAHeatmapVisualizationHook: interval={interval} and '
-                f'num_samples={num_samples} must be >= 1, size={size} >= 8')
-        self.interval = interval
-        self.num_samples = num_samples
-        self.by_epoch = by_epoch
+        super().__init__(interval, num_samples, by_epoch, size, 'size')
         self.size = size
-        self._started = False
         self._warned = False
-
-    def before_train_iter(self, runner, batch_idx: int,
-                          data_batch=None) -> None:
-        """Draw at the first iteration of the run and on schedule."""
-        if not self._started:
-            self._started = True
-            due = True
-        elif self.by_epoch:
-            due = batch_idx == 0 and runner.epoch % self.interval == 0
-        else:
-            due = runner.iter % self.interval == 0
-        if due:
-            self.draw(runner, data_batch, runner.iter)
 
     def draw(self, runner, data_batch, step: int) -> None:
         """Write ``fra_heatmaps`` for ``data_batch``.

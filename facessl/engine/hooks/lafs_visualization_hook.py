@@ -6,13 +6,13 @@ import cv2
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
-from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from facessl.registry import HOOKS
 from facessl.visualization import (default_view_names, patch_mosaic,
                                    tile_grid, view_landmark_grid)
 from ._utils import unwrap_model
+from .batch_picture_hook import BatchPictureHook
 from .visualization_hook import _rng_preserved
 
 
@@ -31,7 +31,7 @@ def _to_height(img: np.ndarray, height: int) -> np.ndarray:
 
 
 @HOOKS.register_module()
-class LAFSVisualizationHook(Hook):
+class LAFSVisualizationHook(BatchPictureHook):
     """Draw what the LAFS model does with the landmarks of a batch.
 
     At the first training iteration of a run and then at the first
@@ -70,37 +70,13 @@ class LAFSVisualizationHook(Hook):
             drawings. Defaults to 112.
     """
 
-    priority = 'LOW'
-
     def __init__(self,
                  interval: int = 10,
                  num_samples: int = 2,
                  by_epoch: bool = True,
                  height: int = 112) -> None:
-        if interval < 1 or num_samples < 1 or height < 8:
-            raise ValueError(
-                f'LAFSVisualizationHook: interval={interval} and '
-                f'num_samples={num_samples} must be >= 1, height={height} '
-                '>= 8')
-        self.interval = interval
-        self.num_samples = num_samples
-        self.by_epoch = by_epoch
-        self.height = height
-        self._started = False
+        super().__init__(interval, num_samples, by_epoch, height)
         self._warned = False
-
-    def before_train_iter(self, runner, batch_idx: int,
-                          data_batch=None) -> None:
-        """Draw at the first iteration of the run and on schedule."""
-        if not self._started:
-            self._started = True
-            due = True
-        elif self.by_epoch:
-            due = batch_idx == 0 and runner.epoch % self.interval == 0
-        else:
-            due = runner.iter % self.interval == 0
-        if due:
-            self.draw(runner, data_batch, runner.iter)
 
     # -------------------------------------------------------------- drawing
     def draw(self, runner, data_batch, step: int) -> None:
