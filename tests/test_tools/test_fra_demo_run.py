@@ -18,6 +18,8 @@ from facessl.utils.checkpoint import load_local_checkpoint
 DEMO = 'configs/fra/fra_resnet18-w32_1xb32-coslr-5e_synthetic-faces.py'
 ATTR = ('configs/fra/'
         'attributes_fra-resnet18-w32-linear_1xb32-20e_synthetic-faces.py')
+EXPR = ('configs/fra/'
+        'expression_fra-resnet18-w32-linear_1xb32-20e_synthetic-faces.py')
 ALIGN = ('configs/fra/'
          'alignment_fra-resnet18-w32-upernet_1xb32-20e_synthetic-faces.py')
 BACKBONE = dict(stem_channels=8, base_channels=8)  # 64 channels out
@@ -93,6 +95,7 @@ def test_demo_trains_draws_and_feeds_the_attribute_config(repo_root,
     ckpt = osp.join(work, f'iter_{ITERS}.pth')
     state = load_local_checkpoint(ckpt, map_location='cpu')['state_dict']
     for path, head in ((ATTR, dict(in_channels=64)),
+                       (EXPR, dict(in_channels=64)),
                        (ALIGN, dict(in_channels=[8, 16, 32, 64],
                                     channels=8, heatmap_size=16))):
         down = Config.fromfile(osp.join(repo_root, path))
