@@ -1,8 +1,10 @@
 """Base of the hooks that draw the current training batch on a schedule."""
+from abc import ABCMeta, abstractmethod
+
 from mmengine.hooks import Hook
 
 
-class BatchPictureHook(Hook):
+class BatchPictureHook(Hook, metaclass=ABCMeta):
     """Draw pictures of the current training batch on a schedule.
 
     Draws at the first training iteration of every *phase* (by default one
@@ -64,8 +66,7 @@ class BatchPictureHook(Hook):
             self._drawn_phase = phase
             self.draw(runner, data_batch, runner.iter)
 
+    @abstractmethod
     def draw(self, runner, data_batch, step: int) -> None:
         """Draw ``data_batch`` and add it to the runner's visualiser under
         ``step``."""
-        raise NotImplementedError(
-            f'{type(self).__name__} must implement draw()')

@@ -331,10 +331,11 @@ class BERL(FaceRecognizer):
         wrappers = self._stage_wrappers(optim_wrapper)
         if self._stage == 3 and any(
                 isinstance(w, AmpOptimWrapper) for w in wrappers.values()):
-            raise NotImplementedError(
-                'BERL stage 3 does not support AMP optimiser wrappers (the '
-                'gradient handed from the reconstruction branch to the '
-                'backbone would be scaled by both loss scalers)')
+            raise ValueError(
+                'BERL stage 3 takes fp32 optimiser wrappers, got an '
+                'AmpOptimWrapper (the gradient handed from the '
+                'reconstruction branch to the backbone would be scaled by '
+                'both loss scalers); run stage 3 without --amp')
         with ExitStack() as stack:
             for wrapper in wrappers.values():
                 stack.enter_context(wrapper.optim_context(self))
