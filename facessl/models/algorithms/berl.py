@@ -17,7 +17,9 @@ over the pixels :math:`M` the renderer reaches. Three stages: (1) face
 recognition only, (2) the IRA/IIA networks with the backbone frozen
 (no gradient, BatchNorm in eval mode), (3) both jointly. This is the
 loss the issue asks for; Unsup3D's confidence maps, flip symmetry and
-perceptual loss are not used.
+perceptual loss are not used. An optional smoothness prior, ``depth_tv``
+times the total variation of the network-range depth, is off by default
+(see :class:`BERL`).
 """
 import os.path as osp
 from contextlib import ExitStack
@@ -30,7 +32,8 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapperDict
 from mmpretrain.structures import DataSample
 
 from facessl.registry import MODELS
-from ..losses.reconstruction_loss import masked_l1_loss
+from ..losses.reconstruction_loss import (masked_l1_loss,
+                                           total_variation_loss)
 from .face_recognizer import FaceRecognizer
 
 #: the optimiser wrappers each stage steps
@@ -100,6 +103,11 @@ class BERL(FaceRecognizer):
         stage (int): 1, 2 or 3. Defaults to 1.
         gamma_fr (float): weight :math:`\gamma_1`. Defaults to 1.
         gamma_recon (float): weight :math:`\gamma_2`. Defaults to 1.
+        depth_tv (float): weight of an optional smoothness prior, the
+            total variation (:func:`total_variation_loss`) of the
+            network-range depth in (-1, 1), added to ``loss_recon`` (and
+            logged as ``depth_tv``). Not in the paper; defaults to 0 (the
+            paper's loss).
         pretrained (dict | list[dict], optional): see above; required for
             ``stage`` 2 and 3.
         train_cfg (dict, optional): as ``ImageClassifier``.
@@ -118,6 +126,7 @@ class BERL(FaceRecognizer):
                  stage: int = 1,
                  gamma_fr: float = 1.,
                  gamma_recon: float = 1.,
+                 depth_tv: float = 0.,
                  pretrained: Union[dict, Sequence[dict], None] = None,
                  train_cfg: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
@@ -148,6 +157,9 @@ class BERL(FaceRecognizer):
                 f'renderer.image_size ({self.renderer.image_size})')
         self.gamma_fr, self.gamma_recon = float(gamma_fr), float(
             gamma_recon)
+        if depth_tv < 0:
+            raise ValueError(f'BERL: depth_tv must be >= 0, got {depth_tv}')
+        self.depth_tv = float(depth_tv)
         self._stage = stage
         self.train(self.training)
 
@@ -241,7 +253,8 @@ class BERL(FaceRecognizer):
 
         Returns:
             dict[str, Tensor]: ``target`` (the input in [0, 1] at the
-            renderer's size), the physical ``depth``, ``albedo`` (IRA),
+            renderer's size), ``depth_net`` (the IRA depth in (-1, 1),
+            ``(B, 1, S, S)``), the physical ``depth``, ``albedo`` (IRA),
             ``view``, ``light`` (IIA), and the renderer's ``normal``,
             ``shading``, ``canonical``, ``recon_depth``, ``recon``,
             ``recon_mask``.
@@ -249,8 +262,9 @@ class BERL(FaceRecognizer):
         target = self.target_image(inputs)
         if feat_map is None:
             feat_map = self._backbone_outputs(inputs)[0]
-        out = dict(target=target)
-        out.update(self.ira.to_physical(self.ira(feat_map)))
+        ira = self.ira(feat_map)
+        out = dict(target=target, depth_net=ira['depth'])
+        out.update(self.ira.to_physical(ira))
         out.update(self.iia.to_physical(self.iia(target * 2 - 1)))
         out.update(
             self.renderer(out['depth'], out['albedo'], out['light'],
@@ -277,6 +291,11 @@ class BERL(FaceRecognizer):
             l1 = masked_l1_loss(out['recon'], out['target'],
                                 out['recon_mask'])
             losses['loss_recon'] = self.gamma_recon * l1
+            if self.depth_tv:
+                tv = total_variation_loss(out['depth_net'])
+                losses['loss_recon'] = losses['loss_recon'] + (
+                    self.depth_tv * tv)
+                losses['depth_tv'] = tv.detach()
             losses['recon_l1'] = l1.detach()
             losses['recon_valid'] = out['recon_mask'].detach().mean()
         return losses, feat_map, hand
@@ -291,7 +310,9 @@ class BERL(FaceRecognizer):
 
         Returns:
             dict: stages 1, 3: ``loss_fr`` (weighted) and ``accuracy``;
-            stages 2, 3: ``loss_recon`` (weighted), ``recon_l1``
+            stages 2, 3: ``loss_recon`` (weighted, plus ``depth_tv`` times
+            the depth's total variation if that weight is set),
+            ``recon_l1``
             (unweighted, logged) and ``recon_valid`` (fraction of valid
             pixels, logged).
         """

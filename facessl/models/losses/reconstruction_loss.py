@@ -33,3 +33,27 @@ def masked_l1_loss(pred: torch.Tensor, target: torch.Tensor,
                          f'{tuple(mask.shape)}')
     total = ((pred - target).abs() * mask).sum()
     return total / (mask.sum() * pred.shape[1]).clamp(min=1)
+
+
+def total_variation_loss(depth: torch.Tensor) -> torch.Tensor:
+    r"""Anisotropic total variation of a map, mean over pixel pairs.
+
+    .. math::
+
+        L_{TV} = \operatorname{mean}_{b,c,i,j} |d_{b,c,i+1,j} - d_{b,c,i,j}|
+                 + \operatorname{mean}_{b,c,i,j} |d_{b,c,i,j+1} - d_{b,c,i,j}|
+
+    An optional smoothness prior on 3D-BERL's network-range depth (not part
+    of the paper's loss).
+
+    Args:
+        depth (Tensor): ``(B, C, H, W)`` maps, ``H, W >= 2``.
+
+    Returns:
+        Tensor: scalar loss.
+    """
+    if depth.dim() != 4 or min(depth.shape[-2:]) < 2:
+        raise ValueError(f'total_variation_loss: expected (B, C, H, W) with '
+                         f'H, W >= 2, got {tuple(depth.shape)}')
+    return ((depth[..., 1:, :] - depth[..., :-1, :]).abs().mean() +
+            (depth[..., :, 1:] - depth[..., :, :-1]).abs().mean())

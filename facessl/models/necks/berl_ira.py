@@ -18,6 +18,16 @@ them to the renderer's units (:class:`facessl.models.renderers
 .DepthMapRenderer`): depth in metres, ``(1 + d) / 2 * max_depth +
 (1 - d) / 2 * min_depth`` (Unsup3D's ``depth_rescaler``: +1 is the
 farthest), albedo ``a / 2 + 0.5`` in (0, 1).
+
+Initialisation. With ``flat_init=True`` (the default) the last convolution
+of both decoders starts at zero, so a fresh network predicts a flat face
+(depth 0 -> the middle of [min_depth, max_depth]) of grey albedo (0.5),
+facessl's choice. With PyTorch's default initialisation the depth decoder
+starts as pixel noise of about +-2 cm between neighbouring pixels (a
+pixel is 2.7 mm wide at 1 m with a 10 degree FOV), whose normals are
+nearly parallel to the image plane: the shading is close to zero and
+the reconstruction loss settles on the same noise pattern for every face
+(configs/berl/README.md has the measurements).
 """
 import math
 from typing import Dict, Optional
@@ -73,6 +83,9 @@ class IRANet(BaseModule):
         zdim (int): code size. Defaults to 256.
         min_depth (float): nearest depth in metres. Defaults to 0.9.
         max_depth (float): farthest depth in metres. Defaults to 1.1.
+        flat_init (bool): zero the last convolution of both decoders, so
+            the initial depth is flat and the albedo grey (see the module
+            docstring). Defaults to True.
         init_cfg (dict, optional): init config. Defaults to None.
     """
 
@@ -83,6 +96,7 @@ class IRANet(BaseModule):
                  zdim: int = 256,
                  min_depth: float = 0.9,
                  max_depth: float = 1.1,
+                 flat_init: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if not 0 < min_depth < max_depth:
@@ -94,6 +108,19 @@ class IRANet(BaseModule):
                                                zdim)
         self.albedo_net = FeatureEncoderDecoder(in_channels, in_size, 3, nf,
                                                 zdim)
+        self.flat_init = bool(flat_init)
+        self._zero_output_convs()
+
+    def _zero_output_convs(self) -> None:
+        """Zero the decoders' last convolutions if ``flat_init``."""
+        if self.flat_init:
+            for net in (self.depth_net, self.albedo_net):
+                nn.init.zeros_(net.decoder[-1].weight)
+
+    def init_weights(self) -> None:
+        """Initialise (``init_cfg``), then re-apply ``flat_init``."""
+        super().init_weights()
+        self._zero_output_convs()
 
     def forward(self, feat: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Network-range depth and albedo.

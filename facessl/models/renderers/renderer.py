@@ -62,8 +62,9 @@ def _check_shape(name: str, tensor: torch.Tensor, expected: tuple) -> None:
 
 
 def render_canonical(depth: torch.Tensor, albedo: torch.Tensor,
-                     light: torch.Tensor,
-                     camera: PerspectiveCamera) -> Dict[str, torch.Tensor]:
+                     light: torch.Tensor, camera: PerspectiveCamera,
+                     normal_mode: str = 'central'
+                     ) -> Dict[str, torch.Tensor]:
     """Shade the albedo: ``I_c = a * (k_a + k_d * max(0, <l, n>))``.
 
     Args:
@@ -71,12 +72,14 @@ def render_canonical(depth: torch.Tensor, albedo: torch.Tensor,
         albedo (Tensor): (B, C, H, W) albedo, typically in [0, 1].
         light (Tensor): (B, 4) ``(k_a, k_d, l_dx, l_dy)``.
         camera (PerspectiveCamera): the canonical camera.
+        normal_mode (str): finite differences of the normals, see
+            :func:`.shading.depth_to_normals`. Defaults to ``'central'``.
 
     Returns:
         dict[str, Tensor]: ``normal`` (B, 3, H, W), ``shading``
         (B, 1, H, W) and ``canonical`` (B, C, H, W).
     """
-    normal = depth_to_normals(depth, camera)
+    normal = depth_to_normals(depth, camera, mode=normal_mode)
     shading = lambertian_shading(normal, light_direction(light[:, 2:]))
     k_a, k_d = light[:, 0, None, None, None], light[:, 1, None, None, None]
     canonical = albedo * (k_a + k_d * shading)
@@ -151,6 +154,10 @@ class DepthMapRenderer(nn.Module):
             Defaults to None (no border).
         border_width (int): columns each side set to ``border_depth``.
             Defaults to 2.
+        normal_mode (str): ``'central'`` (Unsup3D's differences between
+            a pixel's neighbours, blind to depth alternating every other
+            pixel) or ``'forward'`` (differences to the next pixel); see
+            :func:`.shading.depth_to_normals`. Defaults to ``'central'``.
     """
 
     def __init__(self,
@@ -160,7 +167,8 @@ class DepthMapRenderer(nn.Module):
                  min_depth: float = 0.9,
                  max_depth: float = 1.1,
                  border_depth: Optional[float] = None,
-                 border_width: int = 2) -> None:
+                 border_width: int = 2,
+                 normal_mode: str = 'central') -> None:
         super().__init__()
         if not 0 < min_depth < max_depth:
             raise ValueError(f'need 0 < min_depth < max_depth, got '
@@ -175,6 +183,10 @@ class DepthMapRenderer(nn.Module):
         self.min_depth, self.max_depth = float(min_depth), float(max_depth)
         self.border_depth = border_depth
         self.border_width = int(border_width)
+        if normal_mode not in ('central', 'forward'):
+            raise ValueError(f"normal_mode must be 'central' or 'forward', "
+                             f'got {normal_mode!r}')
+        self.normal_mode = normal_mode
 
     def extra_repr(self) -> str:
         return (f'image_size={self.image_size}, fov={self.camera.fov}, '
@@ -238,7 +250,8 @@ class DepthMapRenderer(nn.Module):
         """
         self.check_inputs(depth, albedo, light, view)
         depth = self.apply_border(depth)
-        out = render_canonical(depth, albedo, light, self.camera)
+        out = render_canonical(depth, albedo, light, self.camera,
+                               self.normal_mode)
         out.update(
             warp_to_view(out['canonical'], depth, view, self.camera,
                          self.max_depth))

@@ -10,29 +10,48 @@ from .camera import PerspectiveCamera
 
 
 def depth_to_normals(depth: torch.Tensor, camera: PerspectiveCamera,
-                     eps: float = 1e-12) -> torch.Tensor:
-    """Unit surface normals of a depth map by central differences.
+                     eps: float = 1e-12, mode: str = 'central'
+                     ) -> torch.Tensor:
+    """Unit surface normals of a depth map by finite differences.
 
     Each pixel's 3D point is :meth:`PerspectiveCamera.unproject`-ed; the
-    normal at an inner pixel is the normalised cross product ``t_v x t_u``
-    of the differences between its vertical (``t_v``) and horizontal
-    (``t_u``) neighbours, which points towards the camera. The one-pixel
-    image border copies the nearest inner normal (Unsup3D pads it with a
-    constant instead).
+    normal is the normalised cross product ``t_v x t_u`` of a vertical
+    (``t_v``) and a horizontal (``t_u``) difference of points, which
+    points towards the camera.
+
+    - ``'central'`` (Unsup3D): differences between a pixel's two
+      neighbours; the one-pixel image border copies the nearest inner
+      normal (Unsup3D pads it with a constant instead). Blind to a depth
+      that alternates every other row or column (both neighbours are
+      equal), so the shading cannot see such a pattern.
+    - ``'forward'``: differences to the right and lower neighbour (the
+      normal of the pixel's quad, half a pixel off-centre); sees every
+      depth step. The last row and column copy their neighbours.
 
     Args:
         depth (Tensor): (B, H, W) depth in metres, H, W >= 3.
         camera (PerspectiveCamera): the camera of the depth map.
         eps (float): guards the normalisation of a zero cross product.
+        mode (str): ``'central'`` or ``'forward'``. Defaults to
+            ``'central'``.
 
     Returns:
         Tensor: (B, 3, H, W) unit normals.
     """
     points = camera.unproject(depth)
-    t_u = points[:, 1:-1, 2:] - points[:, 1:-1, :-2]
-    t_v = points[:, 2:, 1:-1] - points[:, :-2, 1:-1]
+    if mode == 'central':
+        t_u = points[:, 1:-1, 2:] - points[:, 1:-1, :-2]
+        t_v = points[:, 2:, 1:-1] - points[:, :-2, 1:-1]
+        pad = (1, 1, 1, 1)
+    elif mode == 'forward':
+        t_u = points[:, :-1, 1:] - points[:, :-1, :-1]
+        t_v = points[:, 1:, :-1] - points[:, :-1, :-1]
+        pad = (0, 1, 0, 1)
+    else:
+        raise ValueError(f"depth_to_normals: mode must be 'central' or "
+                         f"'forward', got {mode!r}")
     normal = torch.linalg.cross(t_v, t_u, dim=-1).permute(0, 3, 1, 2)
-    normal = F.pad(normal, (1, 1, 1, 1), mode='replicate')
+    normal = F.pad(normal, pad, mode='replicate')
     return normal / normal.norm(dim=1, keepdim=True).clamp(min=eps)
 
 

@@ -8,7 +8,7 @@ from mmengine.optim import OptimWrapper
 from mmpretrain.structures import DataSample
 
 from facessl.models.algorithms import BERL
-from facessl.models.losses import masked_l1_loss
+from facessl.models.losses import masked_l1_loss, total_variation_loss
 from tests.test_models.test_algorithms.berl_toy import (make_batch,
                                                         make_model,
                                                         make_wrappers)
@@ -90,6 +90,37 @@ def test_masked_l1_loss_by_hand():
     assert masked_l1_loss(pred, target, torch.zeros_like(mask)).item() == 0
     with pytest.raises(ValueError, match='mask must be'):
         masked_l1_loss(pred, target, mask[0])
+
+
+def test_total_variation_loss_by_hand():
+    depth = torch.tensor([[[[0., 1., 3.], [2., 2., 2.]]]])
+    # vertical |2-0| + |2-1| + |2-3| = 4 over 3 pairs; horizontal
+    # |1-0| + |3-1| + 0 + 0 = 3 over 4 pairs
+    assert total_variation_loss(depth).item() == pytest.approx(4 / 3 + 3 / 4)
+    assert total_variation_loss(torch.ones(2, 1, 5, 5)).item() == 0
+    with pytest.raises(ValueError, match=r'H, W >= 2, got \(1, 1, 1, 4\)'):
+        total_variation_loss(torch.zeros(1, 1, 1, 4))
+
+
+def test_depth_tv_adds_the_smoothness_prior():
+    batch = make_batch(n=2)
+    plain, smooth = make_model(), make_model(depth_tv=0.5)
+    for model in (plain, smooth):
+        model.stage = 2
+        # a non-flat depth, so that the prior is not zero
+        nn.init.normal_(model.ira.depth_net.decoder[-1].weight, std=0.1)
+    smooth.load_state_dict(plain.state_dict())
+    data = plain.data_preprocessor(batch, True)
+    base = plain.loss(data['inputs'], data['data_samples'])
+    out = smooth.loss(data['inputs'], data['data_samples'])
+    depth = smooth.reconstruct(data['inputs'])['depth_net']
+    tv = total_variation_loss(depth)
+    assert tv > 0 and 'depth_tv' not in base
+    torch.testing.assert_close(out['depth_tv'], tv)
+    torch.testing.assert_close(out['loss_recon'],
+                               base['loss_recon'] + 0.5 * tv)
+    with pytest.raises(ValueError, match='depth_tv must be >= 0'):
+        make_model(depth_tv=-1.)
 
 
 def test_target_image_undoes_the_normalisation():

@@ -48,8 +48,33 @@ def test_ira_to_physical_by_hand():
                                torch.tensor([0., 0.5, 1.]))
 
 
-def test_ira_gradients_and_bad_input():
+def test_fresh_ira_predicts_a_flat_grey_face():
+    torch.manual_seed(0)
+    feat = torch.randn(2, 32, 14, 14) * 5
     ira = MODELS.build(TINY_IRA)
+    phys = ira.to_physical(ira(feat))
+    torch.testing.assert_close(phys['depth'], torch.ones(2, 64, 64),
+                               atol=1e-6, rtol=0)
+    torch.testing.assert_close(phys['albedo'], torch.full((2, 3, 64, 64),
+                                                          0.5),
+                               atol=1e-6, rtol=0)
+    # init_weights (e.g. with an init_cfg) keeps the flat start
+    normal = MODELS.build(dict(TINY_IRA, init_cfg=dict(
+        type='Normal', layer='Conv2d', std=1.)))
+    normal.init_weights()
+    assert normal(feat)['depth'].abs().max() < 1e-6
+    # the decoder's last layer learns at once (a non-uniform loss: the
+    # mean-centring cancels a uniform one)
+    (phys['depth'] * torch.randn(2, 64, 64)).sum().backward()
+    assert ira.depth_net.decoder[-1].weight.grad.abs().sum() > 0
+    # PyTorch's default init: pixel noise, several mm between neighbours
+    noisy = MODELS.build(dict(TINY_IRA, flat_init=False))
+    depth = noisy.to_physical(noisy(feat))['depth']
+    assert (depth[:, 1:] - depth[:, :-1]).abs().mean() > 1e-3
+
+
+def test_ira_gradients_and_bad_input():
+    ira = MODELS.build(dict(TINY_IRA, flat_init=False))
     phys = ira.to_physical(ira(torch.randn(2, 32, 14, 14)))
     (phys['depth'].square().mean() + phys['albedo'].mean()).backward()
     for net in (ira.depth_net, ira.albedo_net):

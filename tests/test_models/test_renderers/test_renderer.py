@@ -182,3 +182,16 @@ def test_image_smaller_than_renderer_raises():
         renderer.check_image_size(torch.zeros(2, 3, 48, 112))
     with pytest.raises(ValueError, match='smaller than the renderer size'):
         check_image_size(torch.zeros(3, 32, 32), 64)
+
+
+def test_normal_mode_reaches_the_shading():
+    depth = torch.ones(1, 64, 64)
+    depth[..., ::2] += 0.002
+    light = torch.tensor([[0., 1., 1., 0.]])
+    args = (depth, torch.ones(1, 3, 64, 64), light, torch.zeros(1, 6))
+    central = DepthMapRenderer()(*args)['shading']
+    forward = DepthMapRenderer(normal_mode='forward')(*args)['shading']
+    assert central.std() < 1e-3 < forward.std()
+    with pytest.raises(ValueError, match="normal_mode must be 'central' or "
+                       "'forward', got 'x'"):
+        DepthMapRenderer(normal_mode='x')

@@ -63,3 +63,34 @@ def test_sphere_shading_matches_analytic_lambertian():
     assert (shading - analytic)[steep].abs().max() < 1e-3
     # both lit and self-shadowed parts are compared
     assert (analytic[inner] == 0).any() and (analytic[inner] > 0.9).any()
+
+
+@pytest.mark.parametrize('mode', ['central', 'forward'])
+def test_both_modes_on_flat_and_tilted_planes(mode):
+    cam = PerspectiveCamera(32, fov=40.)
+    flat = depth_to_normals(torch.full((1, 32, 32), 1.), cam, mode=mode)
+    assert torch.allclose(flat, torch.tensor([0., 0., -1.])[None, :, None,
+                                                             None],
+                          atol=1e-6)
+    a = (cam.pixel_grid()[..., 0] - cam.center) / cam.focal
+    normal = depth_to_normals((1 / (1 - 0.5 * a))[None], cam, mode=mode)
+    expected = torch.tensor([0.5, 0., -1.]) / math.sqrt(1.25)
+    assert torch.allclose(normal[0].permute(1, 2, 0), expected, atol=1e-5)
+
+
+def test_forward_mode_sees_depth_alternating_every_other_column():
+    cam = PerspectiveCamera(16)
+    depth = torch.ones(1, 16, 16)
+    depth[..., ::2] += 0.002  # 2 mm up and down, every other column
+    central = depth_to_normals(depth, cam)
+    forward = depth_to_normals(depth, cam, mode='forward')
+    # central differences skip the pixel: the stripes are invisible
+    assert central[:, 0].abs().max() < 0.01
+    # forward differences: a 2 mm step over a pixel of about 1.1 mm
+    pixel = 2 * math.tan(math.radians(5)) / 16
+    tilt = forward[0, 0, 4, :4].abs()
+    assert torch.allclose(tilt, torch.full((4, ), 0.002 / math.hypot(
+        0.002, pixel)), atol=0.02)
+    with pytest.raises(ValueError, match="mode must be 'central' or "
+                       "'forward', got 'sobel'"):
+        depth_to_normals(depth, cam, mode='sobel')
