@@ -99,6 +99,8 @@ class PyramidPooling(nn.Module):
 class UperNetLandmarkHead(BaseModule):
     """UperNet over ViT feature maps predicting landmark heatmaps.
 
+    The final 1x1 conv starts near zero (:func:`init_predictor`).
+
     Args:
         in_channels (int): channels of the backbone maps (ViT embed dims).
         num_landmarks (int): K heatmaps.
