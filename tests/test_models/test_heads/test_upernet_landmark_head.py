@@ -59,3 +59,13 @@ def test_bad_landmarks_name_the_sample():
         head.loss(_tiny_feats(1), samples, (32, 32))
     with pytest.raises(KeyError, match="need 'landmarks'"):
         head.loss(_tiny_feats(1), [DataSample()], (32, 32))
+
+
+def test_fresh_head_predicts_near_zero_maps():
+    # the MSE starts at that of all-zero maps, not ~200 times it (a short
+    # fine-tuning then learns peaks instead of flattening the maps)
+    torch.manual_seed(0)
+    head = UperNetLandmarkHead(8, 3, channels=8, heatmap_size=16)
+    maps = head(_tiny_feats())
+    assert maps.abs().max() < 0.02
+    assert head.predictor.bias.abs().max() == 0
