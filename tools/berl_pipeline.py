@@ -34,10 +34,10 @@ from mmengine.config import DictAction
 from facessl.utils.berl_chain import (STAGE1_PREFIXES, STAGE2_PREFIXES,
                                       loss_trend, small_options,
                                       stage2_options, stage3_options)
-from facessl.utils.lafs_chain import (check_checkpoint_prefix,
-                                      eval_root_options, evaluate_stage,
-                                      format_chain_summary, run_script,
-                                      train_stage, write_eval_bin)
+from facessl.utils.stage_chain import (check_checkpoint_prefix,
+                                       eval_root_options, evaluate_stage,
+                                       format_chain_summary, run_script,
+                                       train_stage, write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1_CONFIG = ('configs/berl/berl-stage1_iresnet18_curricularface_'

@@ -30,11 +30,12 @@ from mmengine.config import DictAction
 
 from facessl.utils.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
                                       SMALL_OPTIONS, STAGE1_PREFIX,
-                                      STAGE2_PREFIX, check_checkpoint_prefix,
-                                      eval_root_options, evaluate_stage,
-                                      format_chain_summary, stage2_options,
-                                      stage3_options, train_stage,
-                                      write_eval_bin)
+                                      STAGE2_PREFIX, stage2_options,
+                                      stage3_options)
+from facessl.utils.stage_chain import (check_checkpoint_prefix,
+                                       eval_root_options, evaluate_stage,
+                                       format_chain_summary, train_stage,
+                                       write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1_CONFIG = 'configs/lafs/part-fvit-t_cosface_1xb16-4e_synthetic-faces.py'
@@ -102,7 +103,7 @@ def run_chain(args) -> dict:
     if 1 in args.stages and not s1:
         s1 = train_stage(1, args.stage1_config, REPO,
                          stage_options(1, args, {}, eval_root), work_dir,
-                         summary)
+                         summary, tag='lafs')
     if not s1:
         raise ValueError('stages 2 and 3 need a stage-1 checkpoint: run '
                          'stage 1 or pass --stage1-checkpoint')
@@ -112,7 +113,7 @@ def run_chain(args) -> dict:
             2, args.stage2_config, REPO,
             stage_options(2, args,
                           stage2_options(s1, args.stage2_landmark_key),
-                          eval_root), work_dir, summary)
+                          eval_root), work_dir, summary, tag='lafs')
     if 3 in args.stages:
         if not s2:
             raise ValueError('stage 3 needs a stage-2 checkpoint: run stage '
@@ -122,7 +123,7 @@ def run_chain(args) -> dict:
         chained = stage3_options(s1, s2, subset)
         s3 = train_stage(3, args.stage3_config, REPO,
                          stage_options(3, args, chained, eval_root),
-                         work_dir, summary)
+                         work_dir, summary, tag='lafs')
         summary['stage3']['few_shot_subset'] = subset
         if not args.no_eval:
             summary['stage3']['metrics'] = evaluate_stage(

@@ -10,7 +10,7 @@
 3. joint training (``stage=3``), loading the whole stage-2 model.
 
 ``tools/berl_pipeline.py`` runs them with the stage-running helpers of
-:mod:`facessl.utils.lafs_chain` (child config per stage, ``tools/train.py``,
+:mod:`facessl.utils.stage_chain` (child config per stage, ``tools/train.py``,
 checkpoint lookup, verification by ``tools/test.py``); this module holds
 what is specific to 3D-BERL.
 """
@@ -19,7 +19,7 @@ import json
 import os.path as osp
 from typing import Dict, List, Tuple
 
-from .lafs_chain import NO_VAL, cosine_schedule
+from .stage_chain import NO_VAL, cosine_schedule
 
 #: keys a stage-1 checkpoint must have (backbone and margin head)
 STAGE1_PREFIXES = ('backbone.', 'head.')
@@ -77,7 +77,7 @@ def small_options(stage: int, num_identities: int = 16, images: int = 4,
             Defaults to (1, 3, 1).
 
     Returns:
-        dict: dotted options for :func:`~.lafs_chain.write_stage_config`.
+        dict: dotted options for :func:`~.stage_chain.write_stage_config`.
     """
     n = epochs[stage - 1]
     options = _data(num_identities, images, batch)

@@ -29,11 +29,12 @@ import os.path as osp
 
 from facessl.utils.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
                                       SMALL_OPTIONS, STAGE1_PREFIX,
-                                      STAGE2_PREFIX, check_checkpoint_prefix,
-                                      eval_root_options, evaluate_stage,
-                                      resolve_config, stage2_options,
-                                      stage3_options, train_stage,
-                                      write_eval_bin)
+                                      STAGE2_PREFIX, stage2_options,
+                                      stage3_options)
+from facessl.utils.stage_chain import (check_checkpoint_prefix,
+                                       eval_root_options, evaluate_stage,
+                                       resolve_config, train_stage,
+                                       write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1_CONFIG = 'configs/lafs/part-fvit-t_cosface_1xb16-4e_synthetic-faces.py'
@@ -115,16 +116,17 @@ def pretrain(args, work_dir: str, eval_root: str, summary: dict) -> None:
     if not args.stage1:
         args.stage1 = train_stage(
             'stage1', args.stage1_config, REPO,
-            {**small(1), **eval_root_options(eval_root)}, work_dir, summary)
+            {**small(1), **eval_root_options(eval_root)}, work_dir, summary,
+            tag='lafs')
     if not args.lafs:
         args.lafs = train_stage(
             'lafs', args.lafs_config, REPO,
             {**small(2), **stage2_options(args.stage1,
                                           args.stage2_landmark_key)},
-            work_dir, summary)
+            work_dir, summary, tag='lafs')
     if not args.dino:
         args.dino = train_stage('dino', args.dino_config, REPO, small(2),
-                                work_dir, summary)
+                                work_dir, summary, tag='lafs')
 
 
 def rows(args, work_dir: str) -> list:
@@ -192,7 +194,8 @@ def main(argv=None):
         options = {**budget, **chained,
                    'train_dataloader.dataset.subset_file': subset,
                    **eval_root_options(eval_root)}
-        ckpt = train_stage(stage, config, REPO, options, work_dir, summary)
+        ckpt = train_stage(stage, config, REPO, options, work_dir, summary,
+                           tag='lafs')
         results[name] = evaluate_stage(stage, ckpt, work_dir, REPO)
         summary[stage]['metrics'] = results[name]
     with open(osp.join(work_dir, 'report.json'), 'w') as f:

@@ -35,8 +35,8 @@ import os.path as osp
 import numpy as np
 from tqdm import tqdm
 
-from facessl.utils.lafs_chain import (NO_VAL, evaluate_stage,
-                                      resolve_config, train_stage)
+from facessl.utils.stage_chain import (NO_VAL, evaluate_stage,
+                                       resolve_config, train_stage)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROS_CONFIG = 'configs/pros/pros_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py'
@@ -399,7 +399,8 @@ def main(argv=None):
     cfg = Config.fromfile(config)
     summary = {}
     ckpt = train_stage('pretrain', config, REPO,
-                       pretrain_options(args, cfg), work_dir, summary)
+                       pretrain_options(args, cfg), work_dir, summary,
+                       tag='pros')
     stage_dir = osp.join(work_dir, 'pretrain')
     records = read_scalars(stage_dir)
     crops = args.batch_size * local_views_per_image(cfg)
@@ -422,7 +423,7 @@ def main(argv=None):
             options = finetune_options(args, task, data_root, ckpt,
                                        Config.fromfile(task_config))
             task_ckpt = train_stage(task, task_config, REPO, options,
-                                    work_dir, summary)
+                                    work_dir, summary, tag='pros')
             finetune[task] = evaluate_stage(task, task_ckpt, work_dir, REPO)
             summary[task]['metrics'] = finetune[task]
         finetune['baselines'] = {
