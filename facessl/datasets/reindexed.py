@@ -6,6 +6,7 @@ built with an empty pipeline (it still decodes or renders ``img``), and the
 wrapper runs the source's pipeline on the updated data info.
 """
 import copy
+from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Sequence, Union
 
 import numpy as np
@@ -61,7 +62,7 @@ def dataset_labels(dataset) -> np.ndarray:
                     'nor get_cat_ids(); cannot read identity labels')
 
 
-class ReindexedDataset(BaseDataset):
+class ReindexedDataset(BaseDataset, metaclass=ABCMeta):
     """Base of datasets whose records point into named source datasets.
 
     Each record of :meth:`load_data_list` holds ``source_index`` (an index
@@ -103,14 +104,10 @@ class ReindexedDataset(BaseDataset):
         """Name of the source dataset a record points into."""
         return next(iter(self.sources))
 
+    @abstractmethod
     def load_data_list(self) -> List[dict]:
-        """Records with ``source_index`` and the keys to override.
-
-        Abstract: ``FewShotSubset`` and ``TrainTestSplits`` define it.
-        """
-        raise NotImplementedError(
-            f'{type(self).__name__} must define load_data_list(); '
-            'ReindexedDataset is an abstract base')
+        """Records with ``source_index`` and the keys to override
+        (``FewShotSubset`` and ``TrainTestSplits`` define it)."""
 
     def prepare_data(self, idx: int):
         """The source's data info, updated with record ``idx``, piped."""
