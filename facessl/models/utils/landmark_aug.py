@@ -7,10 +7,14 @@ batch of landmarks ``(B, N, 2)`` pixel (x, y), after the CNN.
 
 Every augmentation takes ``(landmarks, ids)`` and returns ``(landmarks,
 ids)``: ``ids`` (B, N) int64 is the landmark id of each token (its row in
-the CNN's output, 0..R-1), which the Part fViT uses to index its position
-embedding, so a shuffled or subset token keeps its own embedding.
-``ids=None`` means ``arange(N)`` for every sample. They compose in any
-order, e.g. perturb, then shuffle, then subset.
+the CNN's output, 0..R-1). A Part fViT in its default ``pos_embed_mode=
+'slot'`` (the authors' release) embeds tokens by their place in the
+sequence, so a shuffle or a subset changes the embedding each patch gets;
+in ``'landmark'`` mode it indexes the embedding by these ids and a token
+keeps its own embedding wherever it goes. ``ids=None`` means
+``arange(N)`` for every sample. They compose in any order, e.g. perturb,
+then shuffle, then subset. LAFS applies them to the teacher's and the
+student's landmarks (Eq. 4).
 
 Randomness comes from torch's global generator, or from ``generator``.
 """
@@ -175,11 +179,13 @@ class LandmarkPerturb(nn.Module):
 class LandmarkShuffle(nn.Module):
     """Random order of the landmark tokens, each keeping its id.
 
-    The Part fViT adds the position embedding of each token's id, so the
-    order of the tokens carries no information. (The authors' release draws
-    the order with ``torch.randint``, i.e. with repeats, and embeds tokens
-    by slot; this is a true permutation with id-indexed embeddings, as the
-    paper describes.)
+    With a Part fViT in ``pos_embed_mode='slot'`` (the default, as the
+    authors' release) the new order decides which position embedding each
+    patch gets: the regulariser whose effect the paper's Table 2 measures.
+    With ``'landmark'`` embeddings the order carries no information and the
+    shuffle has no effect. (The release draws the order with
+    ``torch.randint``, i.e. with repeats; this is a true permutation, as
+    the paper describes.)
     """
 
     def forward(self,
