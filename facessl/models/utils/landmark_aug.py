@@ -111,8 +111,8 @@ def subset_landmarks(landmarks: torch.Tensor,
                      ids: torch.Tensor,
                      num: int,
                      replace: bool = True,
-                     generator: Optional[torch.Generator] = None
-                     ) -> LandmarksAndIds:
+                     generator: Optional[torch.Generator] = None,
+                     keep_order: bool = False) -> LandmarksAndIds:
     """``num`` random tokens per sample, with or without replacement.
 
     Args:
@@ -123,6 +123,8 @@ def subset_landmarks(landmarks: torch.Tensor,
             authors' release) or ``num`` distinct tokens in random order.
             Defaults to True.
         generator (torch.Generator, optional): random source.
+        keep_order (bool): put the drawn tokens back in their input order
+            (no shuffle through the subset). Defaults to False.
 
     Returns:
         tuple[torch.Tensor, torch.Tensor]: (B, num, 2) landmarks and
@@ -139,6 +141,8 @@ def subset_landmarks(landmarks: torch.Tensor,
         index = torch.randint(0, n, (b, num), generator=generator)
     else:
         index = torch.rand(b, n, generator=generator).argsort(dim=1)[:, :num]
+    if keep_order:
+        index = index.sort(dim=1).values
     return _gather(landmarks, ids, index.to(ids.device))
 
 
@@ -207,15 +211,21 @@ class LandmarkSubset(nn.Module):
         replace (bool): draw with replacement, as the authors' release
             does (``torch.randint``; a landmark may appear twice), or
             ``num`` distinct landmarks. Defaults to True.
+        keep_order (bool): keep the drawn tokens in their input order
+            (landmark order when no shuffle ran before), for runs without
+            the shuffle; by default they come in the random draw order.
+            Defaults to False.
     """
 
-    def __init__(self, num: int = 36, replace: bool = True) -> None:
+    def __init__(self, num: int = 36, replace: bool = True,
+                 keep_order: bool = False) -> None:
         super().__init__()
         if int(num) != num or num < 1:
             raise ValueError(f'LandmarkSubset: num must be an integer >= 1, '
                              f'got {num!r}')
         self.num = int(num)
         self.replace = bool(replace)
+        self.keep_order = bool(keep_order)
 
     def forward(self,
                 landmarks: torch.Tensor,
@@ -225,10 +235,11 @@ class LandmarkSubset(nn.Module):
         """(B, num, 2) landmarks and (B, num) ids drawn per sample."""
         landmarks, ids = check_landmarks(landmarks, ids, 'LandmarkSubset')
         return subset_landmarks(landmarks, ids, self.num, self.replace,
-                                generator)
+                                generator, self.keep_order)
 
     def extra_repr(self) -> str:
-        return f'num={self.num}, replace={self.replace}'
+        return (f'num={self.num}, replace={self.replace}, '
+                f'keep_order={self.keep_order}')
 
 
 def build_landmark_augs(cfgs: Optional[Sequence[dict]]) -> nn.ModuleList:
