@@ -12,7 +12,8 @@
 # every setting against the paper (mixup is not used, see there).
 #
 #   bash tools/dist_train.sh \
-#       configs/lafs/lafs-ft_part-fvit-b_cosface_2xb200-34e_webface4m-1pct.py 2 \
+#       configs/lafs/lafs-ft_part-fvit-b_cosface_2xb200-34e_webface4m-1pct.py \
+#       2 \
 #       --cfg-options model.pretrained.checkpoint=<stage-2 .pth> \
 #       model.landmark_reg.checkpoint=<stage-1 .pth> \
 #       train_dataloader.dataset.dataset.data_root=<WebFace4M pack dir>

@@ -4,11 +4,11 @@ Protocol (LAFS, Sun et al., "LAFS: Landmark-based Facial Self-supervised
 Learning for Face Recognition", CVPR 2024, few-shot fine-tuning): 1 % or
 10 % of the training identities (MS1MV3, WebFace4M) with 1, 2, 4 or 10
 images each, or with all their images (``shots='all'``, the paper's
-"all images of the chosen identities" setting). The LAFS repository sets the identity share with its
-``partition`` argument (0.01 for 1 %) and ships its WebFace4M 1/2/4/10-shot
-lists as files, but not the rule that drew them; facessl draws a subset
-with :func:`sample_few_shot` and writes it to a JSON file (the subset file)
-so that a run can be repeated and the choice inspected:
+"all images of the chosen identities" setting). The LAFS repository ships
+its WebFace4M 1/2/4/10-shot lists as files, but not the rule that drew
+them; facessl draws a subset with :func:`sample_few_shot` and writes it to
+a JSON file (the subset file) so that a run can be repeated and the
+choice inspected:
 
 1. identities with fewer than ``shots`` images are skipped (the subset is
    exactly k-shot; their number is recorded as ``skipped_identities``;
@@ -48,18 +48,9 @@ ALL = 'all'
 
 
 def check_shots(shots: Union[int, str, None]) -> Union[int, str]:
-    """Normalise ``shots``: an integer >= 1, or ``'all'`` (also for None).
-
-    Args:
-        shots (int | str | None): images per identity; ``'all'`` or None
-            keeps every image of a chosen identity.
-
-    Returns:
-        int | str: the integer, or ``'all'``.
-
-    Raises:
-        ValueError: anything else.
-    """
+    """Images per identity as an integer >= 1, or ``'all'`` (also for
+    None: every image of a chosen identity); anything else is a
+    ``ValueError``."""
     if shots is None or shots == ALL:
         return ALL
     if isinstance(shots, bool) or not isinstance(

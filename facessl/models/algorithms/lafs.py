@@ -6,9 +6,10 @@ self-distillation on a Part fViT whose tokens are patches at landmarks
 that a frozen landmark CNN (trained in stage 1) predicts on every view;
 the landmarks are perturbed and shuffled for the teacher's and the
 student's views alike (Eq. 4, Algorithm 1 line 7; the teacher's detached)
-and, in the student's local views, reduced to a random subset. The DINO parts are shared:
-:class:`TeacherStudent` (EMA teacher, grouped multi-view forward),
-``DINOHead``, ``DINOLoss`` and the hooks of :mod:`facessl.engine.hooks`.
+and, in the student's local views, reduced to a random subset. The DINO
+parts are shared: :class:`TeacherStudent` (EMA teacher, grouped
+multi-view forward), ``DINOHead``, ``DINOLoss`` and the hooks of
+:mod:`facessl.engine.hooks`.
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -93,8 +94,9 @@ class LAFS(TeacherStudent):
             local_views=[...])``, lists of landmark augmentation configs
             (``LandmarkPerturb``, ``LandmarkShuffle``, ``LandmarkSubset``)
             run in order on the student's landmarks (``global_views`` also
-            on the teacher's); a missing key means no augmentation. (Not ``global``/``local``: ``global`` is a
-            Python keyword, which MMEngine's config dump cannot write.)
+            on the teacher's); a missing key means no augmentation. (Not
+            ``global``/``local``: ``global`` is a Python keyword, which
+            MMEngine's config dump cannot write.)
             Defaults to :data:`DEFAULT_LANDMARK_AUGS`
             (perturb alpha 2 px, shuffle; local views also a subset of 36
             drawn with replacement as the authors' release).
