@@ -1,5 +1,5 @@
-# Step benchmark at exactly the official reference work
-# (/work/shared/bench/official_dino_step.py): ViT-S/8 (deit-small, patch 8)
+# Step benchmark at exactly the work of one training step of the official
+# DINO code (facebookresearch/dino) on faces: ViT-S/8 (deit-small, patch 8)
 # with drop_path 0.1 on the student, 2 global views at 112 + 8 local at 48,
 # DINO head with out_dim 65536, batch 16, AdamW, EMA teacher, per-parameter
 # clipping at 3.0. For tools/analysis/benchmark.py, not for training.

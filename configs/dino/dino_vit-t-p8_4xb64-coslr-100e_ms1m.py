@@ -4,7 +4,10 @@
 # 0.04 -> 0.4, per-parameter clipping 3.0, teacher momentum 0.996 -> 1,
 # teacher temperature 0.04 -> 0.07 over 30 epochs, last layer frozen in
 # epoch 0 (Caron et al. 2021, Sec. 3.1 and Appendix). kNN identity accuracy
-# on held-out synthetic identities is the (cheap) validation.
+# on held-out synthetic identities is the (cheap) validation. This is
+# DINO's own recipe; the baseline LAFS is compared with (LAFS's recipe,
+# only the method changed) is
+# configs/lafs/dino_vit-b-p8_2xb82-coslr-40e_webface4m-1shot.py.
 #
 #   bash tools/dist_train.sh \
 #       configs/dino/dino_vit-t-p8_4xb64-coslr-100e_ms1m.py 4

@@ -1,6 +1,6 @@
-# LAFS step benchmark at the official DINO reference work
-# (/work/shared/bench/official_dino_step.py: ViT-S/8, 2 x 112 + 8 x 48
-# crops, 65 536-d head, batch 16). Part fViT-S (384 wide, 12 layers,
+# LAFS step benchmark at the work of one training step of the official
+# DINO code (facebookresearch/dino) on faces: ViT-S/8, 2 x 112 + 8 x 48
+# crops, 65 536-d head, batch 16. Part fViT-S (384 wide, 12 layers,
 # 6 heads, 8-px patches) sees the same token counts: 196 landmarks on each
 # of the 2 global views (= the 14 x 14 patches of a 112-px view) and 36 on
 # each of the 8 local views (= the 6 x 6 patches of a 48-px view). On top

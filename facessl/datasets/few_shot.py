@@ -3,19 +3,22 @@
 Protocol (LAFS, Sun et al., "LAFS: Landmark-based Facial Self-supervised
 Learning for Face Recognition", CVPR 2024, few-shot fine-tuning): 1 % or
 10 % of the training identities (MS1MV3, WebFace4M) with 1, 2, 4 or 10
-images each. The LAFS repository sets the identity share with its
-``partition`` argument (0.01 for 1 %) and ships its WebFace4M 1/2/4/10-shot
-lists as files, but not the rule that drew them; facessl draws a subset
-with :func:`sample_few_shot` and writes it to a JSON file (the subset file)
-so that a run can be repeated and the choice inspected:
+images each, or with all their images (``shots='all'``, the paper's
+"all images of the chosen identities" setting). The LAFS repository ships
+its WebFace4M 1/2/4/10-shot lists as files, but not the rule that drew
+them; facessl draws a subset with :func:`sample_few_shot` and writes it to
+a JSON file (the subset file) so that a run can be repeated and the
+choice inspected:
 
 1. identities with fewer than ``shots`` images are skipped (the subset is
-   exactly k-shot; their number is recorded as ``skipped_identities``);
+   exactly k-shot; their number is recorded as ``skipped_identities``;
+   none for ``'all'``);
 2. ``round(fraction x all identities)`` identities (at least 1), or
    ``num_identities``, are drawn uniformly without replacement from the
    rest with ``numpy.random.default_rng(seed)``;
 3. in each chosen identity (ascending original label) ``shots`` images are
-   drawn uniformly without replacement;
+   drawn uniformly without replacement (all of them, ascending, for
+   ``'all'``);
 4. the chosen identities get contiguous labels 0..n-1 in ascending order
    of their original label; the original one stays in ``source_label``.
 
@@ -26,11 +29,12 @@ Subset file (``format`` ``'facessl-few-shot/1'``)::
      "identities": [{"label", "source_label", "name", "indices"}, ...]}
 
 ``indices`` are indices into the source dataset; ``name`` is the source's
-``metainfo['classes'][source_label]`` (else the label as a string).
+``metainfo['classes'][source_label]`` (else the label as a string);
+``shots`` is an integer or the string ``"all"``.
 """
 import json
 import os.path as osp
-from typing import List, Optional
+from typing import List, Optional, Union
 
 import numpy as np
 
@@ -40,6 +44,21 @@ from .reindexed import DatasetLike, ReindexedDataset, dataset_labels
 
 FORMAT = 'facessl-few-shot/1'
 _SETTINGS = ('fraction', 'num_identities', 'shots', 'seed')
+ALL = 'all'
+
+
+def check_shots(shots: Union[int, str, None]) -> Union[int, str]:
+    """Images per identity as an integer >= 1, or ``'all'`` (also for
+    None: every image of a chosen identity); anything else is a
+    ``ValueError``."""
+    if shots is None or shots == ALL:
+        return ALL
+    if isinstance(shots, bool) or not isinstance(
+            shots, (int, np.integer, float)) or int(shots) != shots or \
+            shots < 1:
+        raise ValueError(f"shots must be an integer >= 1 or 'all', got "
+                         f'{shots!r}')
+    return int(shots)
 
 
 def num_subset_identities(total: int,
@@ -75,7 +94,7 @@ def num_subset_identities(total: int,
 
 
 def sample_few_shot(labels,
-                    shots: int,
+                    shots: Union[int, str, None],
                     fraction: Optional[float] = None,
                     num_identities: Optional[int] = None,
                     seed: int = 0) -> List[dict]:
@@ -85,7 +104,8 @@ def sample_few_shot(labels,
 
     Args:
         labels (array-like): (N,) integer identity label of every image.
-        shots (int): images per chosen identity k >= 1.
+        shots (int | str | None): images per chosen identity k >= 1, or
+            ``'all'`` (or None) for every image of the chosen ones.
         fraction (float, optional): share of all identities.
         num_identities (int, optional): number of identities instead.
         seed (int): seed of the draw. Defaults to 0.
@@ -93,20 +113,21 @@ def sample_few_shot(labels,
     Returns:
         list[dict]: per chosen identity, in new-label order, ``label``
         (0..n-1), ``source_label`` and ``indices`` (ascending, ``shots``
-        of them).
+        of them, or all).
 
     Raises:
         ValueError: bad arguments, or fewer identities with at least
             ``shots`` images than requested.
     """
     labels = np.asarray(labels).reshape(-1)
-    if int(shots) != shots or shots < 1:
-        raise ValueError(f'shots must be an integer >= 1, got {shots!r}')
+    shots = check_shots(shots)
+    every = shots == ALL
     order = np.argsort(labels, kind='stable')  # images grouped by label
     identities, starts, counts = np.unique(
         labels[order], return_index=True, return_counts=True)
     wanted = num_subset_identities(len(identities), fraction, num_identities)
-    eligible = np.flatnonzero(counts >= shots)
+    eligible = np.arange(len(counts)) if every else np.flatnonzero(
+        counts >= shots)
     if wanted > len(eligible):
         raise ValueError(
             f'a {shots}-shot subset of {wanted} identities needs {wanted} '
@@ -118,7 +139,8 @@ def sample_few_shot(labels,
     subset = []
     for new_label, k in enumerate(chosen):
         members = order[starts[k]:starts[k] + counts[k]]
-        picks = np.sort(rng.choice(members, shots, replace=False))
+        picks = np.sort(members if every else rng.choice(
+            members, shots, replace=False))
         subset.append(
             dict(
                 label=new_label,
@@ -128,7 +150,7 @@ def sample_few_shot(labels,
 
 
 def make_few_shot_subset(dataset,
-                         shots: int,
+                         shots: Union[int, str, None],
                          fraction: Optional[float] = None,
                          num_identities: Optional[int] = None,
                          seed: int = 0) -> dict:
@@ -142,6 +164,7 @@ def make_few_shot_subset(dataset,
         dict: the subset file described in the module docstring.
     """
     labels = dataset_labels(dataset)
+    shots = check_shots(shots)
     identities = sample_few_shot(labels, shots, fraction, num_identities,
                                  seed)
     names = _class_names(dataset)
@@ -158,12 +181,13 @@ def make_few_shot_subset(dataset,
         seed=int(seed),
         fraction=fraction,
         num_identities=len(identities),
-        shots=int(shots),
+        shots=shots,
         source=dict(
             type=type(dataset).__name__,
             length=len(labels),
             num_identities=len(counts),
-            skipped_identities=int((counts < shots).sum())),
+            skipped_identities=0 if shots == ALL else int(
+                (counts < shots).sum())),
         identities=identities)
 
 
@@ -195,6 +219,10 @@ def load_few_shot_subset(path: str) -> dict:
     for key in ('shots', 'seed', 'source', 'identities'):
         if key not in subset:
             raise ValueError(f'{path}: no "{key}" key')
+    try:
+        check_shots(subset['shots'])
+    except ValueError as err:
+        raise ValueError(f'{path}: "shots": {err}') from err
     if not isinstance(subset['source'], dict) or not isinstance(
             subset['source'].get('length'), int):
         raise ValueError(f'{path}: "source" must hold the integer "length" '
@@ -283,7 +311,10 @@ class FewShotSubset(ReindexedDataset):
             used unless ``pipeline`` is given.
         subset_file (str, optional): subset file to read, or to write if it
             does not exist. Defaults to None.
-        shots (int, optional): images per identity k (LAFS: 1, 2, 4, 10).
+        shots (int | str, optional): images per identity k (LAFS: 1, 2,
+            4, 10), or ``'all'`` for every image of the chosen identities.
+            None means "as the subset file says" (a new draw then needs
+            it).
         fraction (float, optional): share of identities (LAFS: 0.01, 0.1).
         num_identities (int, optional): number of identities instead.
         seed (int, optional): seed of the draw. Defaults to None (0 for a
@@ -297,7 +328,7 @@ class FewShotSubset(ReindexedDataset):
     def __init__(self,
                  dataset: DatasetLike,
                  subset_file: Optional[str] = None,
-                 shots: Optional[int] = None,
+                 shots: Union[int, str, None] = None,
                  fraction: Optional[float] = None,
                  num_identities: Optional[int] = None,
                  seed: Optional[int] = None,
@@ -307,7 +338,7 @@ class FewShotSubset(ReindexedDataset):
         self.settings = dict(
             fraction=fraction,
             num_identities=num_identities,
-            shots=shots,
+            shots=None if shots is None else check_shots(shots),
             seed=seed)
         super().__init__(dict(source=dataset), pipeline, **kwargs)
 

@@ -48,6 +48,52 @@ def test_short_identities_are_skipped():
         sample_few_shot(LABELS, shots=3, fraction=1.0)
 
 
+def test_all_images_of_the_chosen_identities():
+    """shots='all' (or None): every image of each chosen identity, no
+    identity skipped; bad values name what is expected."""
+    for shots in ('all', None):
+        subset = sample_few_shot(LABELS, shots=shots, num_identities=4)
+        assert [s['source_label'] for s in subset] == [2, 5, 7, 9]
+        assert [s['indices'] for s in subset] == [
+            [9], [0, 1, 2], [3, 4], [5, 6, 7, 8]]
+    two = sample_few_shot(LABELS, shots='all', num_identities=2, seed=3)
+    for ident in two:
+        assert ident['indices'] == [
+            i for i, lab in enumerate(LABELS) if lab == ident['source_label']]
+    for bad in (0, 1.5, 'some', True):
+        with pytest.raises(ValueError, match="integer >= 1 or 'all'"):
+            sample_few_shot(LABELS, shots=bad, num_identities=2)
+
+
+def test_all_shots_file_wrapper_and_tool(tmp_path, repo_root, capsys):
+    path = str(tmp_path / 'all.json')
+    ds = few_shot(dataset=faces(6, 3), subset_file=path, shots='all',
+                  num_identities=2, seed=1)
+    assert len(ds) == 6 and ds.subset['shots'] == 'all'
+    assert ds.subset['source']['skipped_identities'] == 0
+    assert load_few_shot_subset(path)['shots'] == 'all'
+    again = few_shot(dataset=faces(6, 3), subset_file=path, shots='all')
+    assert [again[i]['source_index'] for i in range(6)] == [
+        ds[i]['source_index'] for i in range(6)]
+    with pytest.raises(ValueError, match='shots=all, but FewShotSubset '
+                       'was given shots=2'):
+        few_shot(dataset=faces(6, 3), subset_file=path, shots=2)
+    tool = runpy.run_path(
+        osp.join(repo_root, 'tools/misc/make_few_shot_subset.py'),
+        run_name='facessl_tool')
+    out = str(tmp_path / 'tool.json')
+    config = osp.join(repo_root,
+                      'tests/data/configs/tiny-cls_synthetic-faces.py')
+    tool['main']([config, '--num-identities', '2', '--shots', 'all',
+                  '--out', out])
+    assert 'wrote 2 identities x all images of 4' in capsys.readouterr().out
+    assert all(len(i['indices']) == 4
+               for i in load_few_shot_subset(out)['identities'])
+    with pytest.raises(SystemExit):
+        tool['parse_args']([config, '--fraction', '0.5', '--shots', '0',
+                            '--out', out])
+
+
 def test_identity_counts():
     assert num_subset_identities(93431, fraction=0.01) == 934
     assert num_subset_identities(150, fraction=0.01) == 2  # 1.5 rounds up

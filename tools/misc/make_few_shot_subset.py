@@ -1,6 +1,7 @@
 """Draw a few-shot identity subset of a config's dataset into a file.
 
-Example (LAFS: 1 % or 10 % of the identities x 1, 2, 4 or 10 images)::
+Example (LAFS: 1 % or 10 % of the identities x 1, 2, 4 or 10 images, or
+all the images of the chosen identities with ``--shots all``)::
 
     python tools/misc/make_few_shot_subset.py CONFIG --fraction 0.01 \
         --shots 4 --seed 0 --out data/ms1m_1pct_4shot.json
@@ -15,10 +16,19 @@ import argparse
 from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
-from facessl.datasets.few_shot import (make_few_shot_subset,
+from facessl.datasets.few_shot import (check_shots, make_few_shot_subset,
                                        save_few_shot_subset)
 from facessl.datasets.reindexed import build_without_pipeline
 from facessl.utils.config import load_tool_config
+
+
+def _shots(text: str):
+    """``--shots``: an integer >= 1 or 'all'."""
+    try:
+        return check_shots(text if text == 'all' else int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer >= 1 or 'all', got {text!r}")
 
 
 def parse_args(argv=None):
@@ -27,8 +37,9 @@ def parse_args(argv=None):
         description='Write a few-shot identity subset file.')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--out', required=True, help='subset file (.json)')
-    parser.add_argument('--shots', type=int, required=True,
-                        help='images per identity (LAFS: 1, 2, 4, 10)')
+    parser.add_argument('--shots', type=_shots, required=True,
+                        help="images per identity (LAFS: 1, 2, 4, 10), or "
+                        "'all' for every image of the chosen identities")
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument('--fraction', type=float,
                        help='share of the identities (LAFS: 0.01, 0.1)')
@@ -67,10 +78,13 @@ def main(argv=None):
                                   args.num_identities, args.seed)
     save_few_shot_subset(subset, args.out)
     source = subset['source']
+    skipped = '' if args.shots == 'all' else (
+        f', {source["skipped_identities"]} with fewer than {args.shots} '
+        'images skipped')
+    images = sum(len(ident['indices']) for ident in subset['identities'])
     print(f'wrote {subset["num_identities"]} identities x {args.shots} '
-          f'images of {source["num_identities"]} ({source["type"]}, '
-          f'{source["skipped_identities"]} with fewer than {args.shots} '
-          f'images skipped) to {args.out}')
+          f'images of {source["num_identities"]} ({source["type"]}'
+          f'{skipped}; {images} images) to {args.out}')
 
 
 if __name__ == '__main__':

@@ -4,10 +4,12 @@ Sun et al., *LAFS: Landmark-based Facial Self-supervised Learning for Face
 Recognition*, CVPR 2024, https://arxiv.org/abs/2403.08161. DINO
 self-distillation on a Part fViT whose tokens are patches at landmarks
 that a frozen landmark CNN (trained in stage 1) predicts on every view;
-the student's landmarks are perturbed, shuffled and, in the local views,
-reduced to a random subset. The DINO parts are shared:
-:class:`TeacherStudent` (EMA teacher, grouped multi-view forward),
-``DINOHead``, ``DINOLoss`` and the hooks of :mod:`facessl.engine.hooks`.
+the landmarks are perturbed and shuffled for the teacher's and the
+student's views alike (Eq. 4, Algorithm 1 line 7; the teacher's detached)
+and, in the student's local views, reduced to a random subset. The DINO
+parts are shared: :class:`TeacherStudent` (EMA teacher, grouped
+multi-view forward), ``DINOHead``, ``DINOLoss`` and the hooks of
+:mod:`facessl.engine.hooks`.
 """
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -24,8 +26,9 @@ from .teacher_student import TeacherStudent
 
 LandmarksAndIds = Tuple[torch.Tensor, torch.Tensor]
 
-#: The student's landmark augmentations of the paper (alpha = 2 px, its
-#: best ablation; the authors' release uses 5).
+#: The landmark augmentations of the paper (alpha = 2 px, its best
+#: ablation; the authors' release uses 5); the teacher's global views get
+#: ``global_views`` too.
 DEFAULT_LANDMARK_AUGS = dict(
     global_views=[
         dict(type='LandmarkPerturb', alpha=2.),
@@ -50,12 +53,18 @@ class LAFS(TeacherStudent):
     1. the frozen landmark CNN predicts ``R`` landmarks once per view from
        its geometric image (no gradient; one call per image size);
     2. the teacher encodes the photometric global views with all ``R``
-       landmarks of each view, unaugmented;
+       landmarks of each view, augmented by ``landmark_augs.global_views``
+       (an independent draw from the student's) and detached, as Eq. 4
+       and Algorithm 1 (line 7) of the paper apply the landmark
+       augmentations to both networks (``augment_teacher=False`` gives
+       the teacher the CNN's landmarks unchanged);
     3. the student encodes every photometric view with its landmarks
        augmented by ``landmark_augs.global_views`` (global views) or
        ``landmark_augs.local_views`` (local views), each token keeping its
-       landmark id (its position embedding); views with the same image
-       size and token count share one backbone call;
+       landmark id (used by a Part fViT in ``pos_embed_mode='landmark'``;
+       in the default ``'slot'`` mode the token order decides the
+       position embedding); views with the same image size and token
+       count share one backbone call;
     4. the DINO loss pairs every teacher view with every other student
        view (centring, teacher temperature and student temperature of
        ``DINOLoss``).
@@ -84,9 +93,10 @@ class LAFS(TeacherStudent):
         landmark_augs (dict, optional): ``dict(global_views=[...],
             local_views=[...])``, lists of landmark augmentation configs
             (``LandmarkPerturb``, ``LandmarkShuffle``, ``LandmarkSubset``)
-            run in order on the student's landmarks; a missing key means
-            no augmentation. (Not ``global``/``local``: ``global`` is a
-            Python keyword, which MMEngine's config dump cannot write.)
+            run in order on the student's landmarks (``global_views`` also
+            on the teacher's); a missing key means no augmentation. (Not
+            ``global``/``local``: ``global`` is a Python keyword, which
+            MMEngine's config dump cannot write.)
             Defaults to :data:`DEFAULT_LANDMARK_AUGS`
             (perturb alpha 2 px, shuffle; local views also a subset of 36
             drawn with replacement as the authors' release).
@@ -102,6 +112,8 @@ class LAFS(TeacherStudent):
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
         compile_backbone (bool | dict): see :class:`TeacherStudent`.
             Defaults to False.
+        augment_teacher (bool): apply ``landmark_augs.global_views`` to
+            the teacher's landmarks too (Eq. 4). Defaults to True.
     """
 
     def __init__(self,
@@ -115,7 +127,8 @@ class LAFS(TeacherStudent):
                  neck: Optional[dict] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
-                 compile_backbone: Union[bool, dict] = False) -> None:
+                 compile_backbone: Union[bool, dict] = False,
+                 augment_teacher: bool = True) -> None:
         super().__init__(
             backbone=backbone,
             neck=neck,
@@ -143,6 +156,7 @@ class LAFS(TeacherStudent):
             raise ValueError(
                 f'LAFS: num_global_views must be >= 1, got {num_global_views}')
         self.num_global_views = num_global_views
+        self.augment_teacher = bool(augment_teacher)
         self.landmark_cnn_checkpoint = landmark_cnn_checkpoint
         self.landmark_cnn_prefix = landmark_cnn_prefix
         augs = DEFAULT_LANDMARK_AUGS if landmark_augs is None else dict(
@@ -194,8 +208,11 @@ class LAFS(TeacherStudent):
         super().init_weights()
         path = self.landmark_cnn_checkpoint
         if path is None:
-            cfg = getattr(self.backbone.landmark_cnn, 'init_cfg', None)
-            if not (isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'):
+            cnn = self.backbone.landmark_cnn
+            cfg = getattr(cnn, 'init_cfg', None)
+            trained = isinstance(cfg, dict) and cfg.get('type') == 'Pretrained'
+            # a parameter-free landmark source (GridLandmarks) needs none
+            if not trained and any(True for _ in cnn.parameters()):
                 MMLogger.get_current_instance().warning(
                     'LAFS: no landmark_cnn_checkpoint; the frozen landmark '
                     'CNN keeps its random weights (set it to the stage-1 '
@@ -280,6 +297,27 @@ class LAFS(TeacherStudent):
                 self.local_augs, lm) for v, lm in enumerate(landmarks)
         ]
 
+    def teacher_landmarks(self, landmarks: Sequence[torch.Tensor]
+                          ) -> List[LandmarksAndIds]:
+        """The teacher's (landmarks, ids) of the global views, detached.
+
+        Args:
+            landmarks (list[Tensor]): ``num_global_views`` predicted
+                ``(B, R, 2)``.
+
+        Returns:
+            list[tuple[Tensor, Tensor]]: per view the landmarks after
+            ``landmark_augs.global_views`` (an independent draw from the
+            student's; unchanged with ``augment_teacher=False``) and
+            their ids, without gradient.
+        """
+        augs = self.global_augs if self.augment_teacher else ()
+        out = []
+        for lm in landmarks:
+            lm, ids = apply_landmark_augs(augs, lm.detach())
+            out.append((lm.detach(), ids))
+        return out
+
     def view_landmarks(self, inputs: Sequence[torch.Tensor]) -> dict:
         """Everything LAFS decides about the landmarks of a batch.
 
@@ -290,12 +328,11 @@ class LAFS(TeacherStudent):
             dict: ``photometric`` and ``geometric`` (``V`` views each),
             ``predicted`` (``V`` ``(B, R, 2)``), ``student`` (``V``
             (landmarks, ids)) and ``teacher`` (``num_global_views``
-            (landmarks, ids), all ``R`` landmarks in id order).
+            (landmarks, ids), see :meth:`teacher_landmarks`).
         """
         photometric, geometric = self._split(inputs)
         predicted = self.predict_view_landmarks(geometric)
-        teacher = [(lm, torch.arange(lm.shape[1], device=lm.device).expand(
-            lm.shape[0], -1)) for lm in predicted[:self.num_global_views]]
+        teacher = self.teacher_landmarks(predicted[:self.num_global_views])
         return dict(
             photometric=photometric,
             geometric=geometric,

@@ -111,8 +111,16 @@ class PartFViT(BaseModule):
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
         drop_rate (float): dropout after the position embedding and in the
             layers. Defaults to 0.
+        pos_embed_mode (str): 'slot' adds embedding ``k`` to the ``k``-th
+            token (the authors' release: a shuffle or a subset changes the
+            embeddings the patches get), 'landmark' adds the embedding of
+            each token's landmark id (order-invariant). Both use the same
+            ``pos_embed`` of shape ``(1, num_landmarks, D)``, so checkpoints
+            load in either mode; a view with ``N < num_landmarks`` tokens
+            uses the first ``N`` rows in 'slot' mode. Defaults to 'slot'.
     """
     OUT_TYPES = ('cls_token', 'raw')
+    POS_EMBED_MODES = ('slot', 'landmark')
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -125,12 +133,17 @@ class PartFViT(BaseModule):
                  out_type: str = 'cls_token',
                  final_norm: bool = True,
                  init_cfg: Optional[dict] = None,
-                 drop_rate: float = 0.):
+                 drop_rate: float = 0.,
+                 pos_embed_mode: str = 'slot'):
         super().__init__(init_cfg=init_cfg)
         self.arch_settings = self._arch(arch)
         if out_type not in self.OUT_TYPES:
             raise ValueError(f'out_type must be one of {self.OUT_TYPES}, got '
                              f'{out_type!r}')
+        if pos_embed_mode not in self.POS_EMBED_MODES:
+            raise ValueError(f'PartFViT: pos_embed_mode must be one of '
+                             f'{self.POS_EMBED_MODES}, got {pos_embed_mode!r}')
+        self.pos_embed_mode = pos_embed_mode
         self.embed_dims = self.arch_settings['embed_dims']
         self.num_layers = self.arch_settings['num_layers']
         self.img_size = img_size
@@ -202,7 +215,9 @@ class PartFViT(BaseModule):
     def _check_landmarks(self, x: torch.Tensor, landmarks: torch.Tensor,
                          landmark_ids: Optional[torch.Tensor]
                          ) -> torch.Tensor:
-        """Validate landmarks and return ids ``(B, N)`` (default arange)."""
+        """Validate landmarks and ids; return the position-embedding rows
+        ``(B, N)``: the token slots 0..N-1 in 'slot' mode, the landmark ids
+        (default 0..N-1) in 'landmark' mode."""
         B = x.shape[0]
         if (not torch.is_tensor(landmarks) or landmarks.dim() != 3
                 or landmarks.shape[0] != B or landmarks.shape[2] != 2
@@ -213,13 +228,18 @@ class PartFViT(BaseModule):
             raise ValueError(f'landmarks must be a float tensor (B, N, 2) of '
                              f'pixel (x, y) with B = {B} images, got {got}')
         N = landmarks.shape[1]
-        if landmark_ids is None:
+        slots = torch.arange(N, device=x.device).expand(B, N)
+        if landmark_ids is None or self.pos_embed_mode == 'slot':
             if N > self.num_landmarks:
+                hint = ('pass landmark_ids (B, N) to say which embedding '
+                        'each landmark uses' if self.pos_embed_mode ==
+                        'landmark' else 'slot position embeddings: use at '
+                        f'most {self.num_landmarks} tokens')
                 raise ValueError(
                     f'{N} landmarks but only {self.num_landmarks} position '
-                    'embeddings: pass landmark_ids (B, N) to say which '
-                    'embedding each landmark uses')
-            return torch.arange(N, device=x.device).expand(B, N)
+                    f'embeddings: {hint}')
+            if landmark_ids is None:
+                return slots
         ids = landmark_ids
         if not torch.is_tensor(ids) or ids.is_floating_point() or \
                 ids.is_complex() or ids.dtype == torch.bool:
@@ -234,7 +254,7 @@ class PartFViT(BaseModule):
             raise ValueError(
                 f'landmark_ids must be in [0, {self.num_landmarks - 1}], got '
                 f'values in [{int(ids.min())}, {int(ids.max())}]')
-        return ids.long()
+        return slots if self.pos_embed_mode == 'slot' else ids.long()
 
     # ------------------------------------------------------------ steps --
     def predict_landmarks(self, x: torch.Tensor) -> torch.Tensor:
@@ -274,10 +294,16 @@ class PartFViT(BaseModule):
         return patches.reshape(B, N, C * P * P)
 
     def embed(self, patches: torch.Tensor,
-              landmark_ids: torch.Tensor) -> torch.Tensor:
+              pos_ids: torch.Tensor) -> torch.Tensor:
         """Tokens ``(B, 1 + N, D)``: class token, then projected patches,
-        each plus the position embedding of its landmark id."""
-        tokens = self.patch_embed(patches) + self.pos_embed[0][landmark_ids]
+        each plus position embedding ``pos_ids`` (its slot or its landmark
+        id, see ``pos_embed_mode``)."""
+        if self.pos_embed_mode == 'slot':
+            # the release's pos_embedding[:, :n + 1]: one slice, no gather
+            pos = self.pos_embed[:, :patches.shape[1]]
+        else:
+            pos = self.pos_embed[0][pos_ids]
+        tokens = self.patch_embed(patches) + pos
         cls = (self.cls_token + self.cls_pos_embed).expand(
             tokens.shape[0], -1, -1)
         return self.drop_after_pos(torch.cat((cls, tokens), dim=1))
@@ -307,8 +333,9 @@ class PartFViT(BaseModule):
             landmarks (Tensor, optional): ``(B, N, 2)`` pixel ``(x, y)``;
                 None predicts ``R`` of them with ``self.landmark_cnn``.
             landmark_ids (Tensor, optional): ``(B, N)`` (or ``(N,)``)
-                integer ids into the position embedding; defaults to
-                ``0 .. N - 1`` for every sample.
+                integer landmark ids of the tokens, checked in both modes
+                and used to index the position embedding in 'landmark'
+                mode; defaults to ``0 .. N - 1`` for every sample.
 
         Returns:
             tuple[Tensor]: ``(B, D)`` class token for 'cls_token', or

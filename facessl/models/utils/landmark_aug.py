@@ -7,10 +7,14 @@ batch of landmarks ``(B, N, 2)`` pixel (x, y), after the CNN.
 
 Every augmentation takes ``(landmarks, ids)`` and returns ``(landmarks,
 ids)``: ``ids`` (B, N) int64 is the landmark id of each token (its row in
-the CNN's output, 0..R-1), which the Part fViT uses to index its position
-embedding, so a shuffled or subset token keeps its own embedding.
-``ids=None`` means ``arange(N)`` for every sample. They compose in any
-order, e.g. perturb, then shuffle, then subset.
+the CNN's output, 0..R-1). A Part fViT in its default ``pos_embed_mode=
+'slot'`` (the authors' release) embeds tokens by their place in the
+sequence, so a shuffle or a subset changes the embedding each patch gets;
+in ``'landmark'`` mode it indexes the embedding by these ids and a token
+keeps its own embedding wherever it goes. ``ids=None`` means
+``arange(N)`` for every sample. They compose in any order, e.g. perturb,
+then shuffle, then subset. LAFS applies them to the teacher's and the
+student's landmarks (Eq. 4).
 
 Randomness comes from torch's global generator, or from ``generator``.
 """
@@ -107,8 +111,8 @@ def subset_landmarks(landmarks: torch.Tensor,
                      ids: torch.Tensor,
                      num: int,
                      replace: bool = True,
-                     generator: Optional[torch.Generator] = None
-                     ) -> LandmarksAndIds:
+                     generator: Optional[torch.Generator] = None,
+                     keep_order: bool = False) -> LandmarksAndIds:
     """``num`` random tokens per sample, with or without replacement.
 
     Args:
@@ -119,6 +123,8 @@ def subset_landmarks(landmarks: torch.Tensor,
             authors' release) or ``num`` distinct tokens in random order.
             Defaults to True.
         generator (torch.Generator, optional): random source.
+        keep_order (bool): put the drawn tokens back in their input order
+            (no shuffle through the subset). Defaults to False.
 
     Returns:
         tuple[torch.Tensor, torch.Tensor]: (B, num, 2) landmarks and
@@ -135,6 +141,8 @@ def subset_landmarks(landmarks: torch.Tensor,
         index = torch.randint(0, n, (b, num), generator=generator)
     else:
         index = torch.rand(b, n, generator=generator).argsort(dim=1)[:, :num]
+    if keep_order:
+        index = index.sort(dim=1).values
     return _gather(landmarks, ids, index.to(ids.device))
 
 
@@ -175,11 +183,13 @@ class LandmarkPerturb(nn.Module):
 class LandmarkShuffle(nn.Module):
     """Random order of the landmark tokens, each keeping its id.
 
-    The Part fViT adds the position embedding of each token's id, so the
-    order of the tokens carries no information. (The authors' release draws
-    the order with ``torch.randint``, i.e. with repeats, and embeds tokens
-    by slot; this is a true permutation with id-indexed embeddings, as the
-    paper describes.)
+    With a Part fViT in ``pos_embed_mode='slot'`` (the default, as the
+    authors' release) the new order decides which position embedding each
+    patch gets: the regulariser whose effect the paper's Table 2 measures.
+    With ``'landmark'`` embeddings the order carries no information and the
+    shuffle has no effect. (The release draws the order with
+    ``torch.randint``, i.e. with repeats; this is a true permutation, as
+    the paper describes.)
     """
 
     def forward(self,
@@ -201,15 +211,21 @@ class LandmarkSubset(nn.Module):
         replace (bool): draw with replacement, as the authors' release
             does (``torch.randint``; a landmark may appear twice), or
             ``num`` distinct landmarks. Defaults to True.
+        keep_order (bool): keep the drawn tokens in their input order
+            (landmark order when no shuffle ran before), for runs without
+            the shuffle; by default they come in the random draw order.
+            Defaults to False.
     """
 
-    def __init__(self, num: int = 36, replace: bool = True) -> None:
+    def __init__(self, num: int = 36, replace: bool = True,
+                 keep_order: bool = False) -> None:
         super().__init__()
         if int(num) != num or num < 1:
             raise ValueError(f'LandmarkSubset: num must be an integer >= 1, '
                              f'got {num!r}')
         self.num = int(num)
         self.replace = bool(replace)
+        self.keep_order = bool(keep_order)
 
     def forward(self,
                 landmarks: torch.Tensor,
@@ -219,10 +235,11 @@ class LandmarkSubset(nn.Module):
         """(B, num, 2) landmarks and (B, num) ids drawn per sample."""
         landmarks, ids = check_landmarks(landmarks, ids, 'LandmarkSubset')
         return subset_landmarks(landmarks, ids, self.num, self.replace,
-                                generator)
+                                generator, self.keep_order)
 
     def extra_repr(self) -> str:
-        return f'num={self.num}, replace={self.replace}'
+        return (f'num={self.num}, replace={self.replace}, '
+                f'keep_order={self.keep_order}')
 
 
 def build_landmark_augs(cfgs: Optional[Sequence[dict]]) -> nn.ModuleList:

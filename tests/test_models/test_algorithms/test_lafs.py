@@ -140,12 +140,16 @@ def test_views_and_landmarks_each_network_sees():
     assert len(cnn_calls) == 1
     torch.testing.assert_close(cnn_calls[0][0], torch.cat(inputs[4:]))
     predicted = cnn_calls[0][1].chunk(4)
-    # teacher: one call on the 2 global views, all R landmarks unaugmented
+    # teacher: one call on the 2 global views, all R landmarks perturbed
+    # and shuffled like the student's global views (Eq. 4), detached
     assert len(teacher.calls) == 1
     batch, lms, ids = teacher.calls[0]
-    assert batch == 4 and lms.shape == (4, R, 2)
-    torch.testing.assert_close(lms, torch.cat(predicted[:2]))
-    assert torch.equal(ids, torch.arange(R).expand(4, R))
+    assert batch == 4 and lms.shape == (4, R, 2) and not lms.requires_grad
+    picked = torch.gather(torch.cat(predicted[:2]), 1,
+                          ids[..., None].expand(-1, -1, 2))
+    assert 0.5 < (lms - picked).std() < 4  # alpha = 2 px
+    assert torch.equal(ids.sort(1).values, torch.arange(R).expand(4, R))
+    assert not torch.equal(ids, torch.arange(R).expand(4, R))
     # student: one call per token count: 2 global views with R shuffled,
     # perturbed landmarks, 2 local views with SUBSET
     assert sorted(c[1].shape for c in student.calls) == [
@@ -162,6 +166,27 @@ def test_views_and_landmarks_each_network_sees():
             assert torch.equal(ids.sort(1).values,
                                torch.arange(R).expand(4, R))
             assert not torch.equal(ids, torch.arange(R).expand(4, R))
+
+
+def test_teacher_landmarks_augmented_and_detached():
+    """Eq. 4 / Algorithm 1 line 7: the global-view augmentations run on the
+    teacher's landmarks too (own draw), without gradient; switched off by
+    augment_teacher=False."""
+    model = build(landmark_augs={'global_views': [
+        dict(type='LandmarkPerturb', alpha=3.)]})
+    lms = [(torch.rand(2, R, 2) * 31).requires_grad_() for _ in range(2)]
+    torch.manual_seed(7)
+    out = model.teacher_landmarks(lms)
+    torch.manual_seed(7)
+    noise = [torch.randn(2, R, 2) for _ in range(2)]
+    for (lm, ids), ref, n in zip(out, lms, noise):
+        assert not lm.requires_grad and lm.grad_fn is None
+        torch.testing.assert_close(lm, ref.detach() + 3. * n)
+        assert torch.equal(ids, torch.arange(R).expand(2, R))
+    plain = build(augment_teacher=False)
+    for (lm, ids), ref in zip(plain.teacher_landmarks(lms), lms):
+        assert not lm.requires_grad
+        torch.testing.assert_close(lm, ref.detach())
 
 
 def test_augment_landmarks_subset_sizes():

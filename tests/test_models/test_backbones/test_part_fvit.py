@@ -1,4 +1,5 @@
-"""PartFViT: patch sampling by hand, gradients, landmark-id embeddings."""
+"""PartFViT: patch sampling by hand, gradients, slot and landmark-id
+position embeddings, the fViT grid."""
 import math
 
 import pytest
@@ -118,9 +119,10 @@ def _shuffled(lms):
 
 
 def test_position_embeddings_follow_ids_under_shuffle():
-    model = build(drop_path_rate=0.1, drop_rate=0.1).eval()
-    raw_model = build(drop_path_rate=0.1, drop_rate=0.1,
-                      out_type='raw').eval()
+    model = build(drop_path_rate=0.1, drop_rate=0.1,
+                  pos_embed_mode='landmark').eval()
+    raw_model = build(drop_path_rate=0.1, drop_rate=0.1, out_type='raw',
+                      pos_embed_mode='landmark').eval()
     torch.manual_seed(3)
     x = torch.randn(2, 3, 32, 32)
     lms = torch.rand(2, 16, 2) * 31
@@ -141,7 +143,7 @@ def test_position_embeddings_follow_ids_under_shuffle():
 
 
 def test_subset_of_36_landmark_ids():
-    model = build(num_landmarks=196).eval()
+    model = build(num_landmarks=196, pos_embed_mode='landmark').eval()
     torch.manual_seed(4)
     x = torch.randn(2, 3, 32, 32)
     lms = torch.rand(2, 36, 2) * 31
@@ -151,7 +153,8 @@ def test_subset_of_36_landmark_ids():
         # the same result from a model whose first 36 embeddings are the
         # chosen ones, used with the default ids 0..35
         for b in range(2):
-            other = build(num_landmarks=36).eval()
+            other = build(num_landmarks=36,
+                          pos_embed_mode='landmark').eval()
             state = dict(model.state_dict())
             state['pos_embed'] = model.pos_embed[:, ids[b]]
             other.load_state_dict(state)
@@ -179,7 +182,7 @@ def test_subset_of_36_landmark_ids():
     (lambda m, x: m(x[:, :, :16]), r'\(B, 3, 32, 32\), got shape'),
 ])
 def test_bad_inputs_raise_clear_errors(call, message):
-    model = build()
+    model = build(pos_embed_mode='landmark')
     with pytest.raises(ValueError, match=message):
         call(model, torch.zeros(2, 3, 32, 32))
 
@@ -191,6 +194,72 @@ def test_bad_config_raises():
         build(arch=dict(embed_dims=8))
     with pytest.raises(ValueError, match='out_type'):
         build(out_type='featmap')
+    with pytest.raises(ValueError, match="pos_embed_mode must be one of"):
+        build(pos_embed_mode='id')
+
+
+def test_slot_mode_is_the_default_and_order_sensitive():
+    """Slot embeddings (the release's): a shuffled landmark order changes
+    the output; landmark-id embeddings make it order-invariant."""
+    assert PartFViT.__init__.__defaults__[-1] == 'slot'
+    slot = build().eval()
+    assert slot.pos_embed_mode == 'slot'
+    landmark = build(pos_embed_mode='landmark').eval()
+    landmark.load_state_dict(slot.state_dict())  # same parameters
+    torch.manual_seed(5)
+    x = torch.randn(2, 3, 32, 32)
+    lms = torch.rand(2, 16, 2) * 31
+    shuffled, ids, _ = _shuffled(lms)
+    with torch.no_grad():
+        s_ref, = slot(x, lms)
+        s_out, = slot(x, shuffled, ids)
+        l_ref, = landmark(x, lms)
+        l_out, = landmark(x, shuffled, ids)
+    torch.testing.assert_close(s_ref, l_ref)  # unshuffled: same model
+    torch.testing.assert_close(l_out, l_ref, rtol=1e-5, atol=1e-5)
+    assert (s_out - s_ref).abs().max() > 1e-2
+
+
+def test_slot_mode_embeds_by_position_and_slices_for_fewer_tokens():
+    """Token k gets pos_embed[k] whatever its id; N < num_landmarks uses
+    the first N rows (the release's pos_embedding[:, :n + 1])."""
+    model = build(out_type='raw', num_landmarks=16).eval()
+    torch.manual_seed(6)
+    x = torch.randn(1, 3, 32, 32)
+    lms = torch.rand(1, 5, 2) * 31
+    patches = model.sample_patches(x, lms)
+    ids = torch.tensor([[9, 3, 15, 0, 3]])
+    tokens = model.embed(patches, model._check_landmarks(x, lms, ids))
+    expected = model.patch_embed(patches) + model.pos_embed[:, :5]
+    torch.testing.assert_close(tokens[:, 1:], expected)
+    torch.testing.assert_close(
+        tokens[:, 0], (model.cls_token + model.cls_pos_embed)[:, 0])
+    with torch.no_grad():
+        with_ids, = model(x, lms, ids)
+        without, = model(x, lms)
+    torch.testing.assert_close(with_ids, without)  # ids do not matter
+    with pytest.raises(ValueError, match='17 landmarks but only 16'):
+        model(torch.zeros(1, 3, 32, 32), torch.zeros(1, 17, 2),
+              torch.zeros(1, 17).long())
+
+
+def test_grid_landmarks_make_a_plain_vit_patchify():
+    grid = MODELS.build(dict(type='GridLandmarks', img_size=8,
+                             patch_size=4))
+    assert grid.num_landmarks == 4 and not list(grid.parameters())
+    x = torch.randn(2, 3, 8, 8)
+    lms = grid(x)
+    torch.testing.assert_close(
+        lms[0], torch.tensor([[1.5, 1.5], [5.5, 1.5], [1.5, 5.5],
+                              [5.5, 5.5]]))
+    model = build(patch_size=4, img_size=8, num_landmarks=4)
+    patches = model.sample_patches(x, lms)
+    # the same as cutting 4 x 4 blocks, row-major, flattened (C, P, P)
+    blocks = x.unfold(2, 4, 4).unfold(3, 4, 4)  # (B, C, 2, 2, 4, 4)
+    blocks = blocks.permute(0, 2, 3, 1, 4, 5).reshape(2, 4, 48)
+    torch.testing.assert_close(patches, blocks)
+    with pytest.raises(ValueError, match='must divide img_size'):
+        MODELS.build(dict(type='GridLandmarks', img_size=10, patch_size=4))
 
 
 def test_presets_and_documented_parameter_counts():

@@ -66,6 +66,20 @@ def test_shuffle_then_subset_compose_ids():
     assert torch.equal(out2[..., 0] + 7, ids2.float())
 
 
+def test_subset_keep_order_keeps_the_input_order():
+    lm = _landmarks(3, 20)
+    for replace in (True, False):
+        torch.manual_seed(2)
+        out, ids = LandmarkSubset(num=8, replace=replace,
+                                  keep_order=True)(lm)
+        assert torch.equal(ids, ids.sort(1).values)
+        assert torch.equal(out[..., 0], ids.float())
+        torch.manual_seed(2)
+        _, drawn = LandmarkSubset(num=8, replace=replace)(lm)
+        assert torch.equal(drawn.sort(1).values, ids)  # same draw
+        assert not torch.equal(drawn, ids)  # random order by default
+
+
 @pytest.mark.parametrize('replace', [True, False])
 def test_subset_exactly_36(replace):
     lm = _landmarks(8, 196)
