@@ -48,12 +48,12 @@ def parse_args():
 def main():
     """Build, load strictly, export, check the layout, verify."""
     args = parse_args()
-    from facessl.deployment import (build_embedding_net, export_onnx,
-                                    export_torchscript, faces_to_input,
-                                    onnx_parity, reference_faces)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not '
                                 'exist')
+    from facessl.deployment import (build_embedding_net, export_onnx,
+                                    export_torchscript, faces_to_input,
+                                    onnx_parity, reference_faces)
     net = build_embedding_net(args.config, args.checkpoint, args.part,
                               args.cfg_options, args.trust_checkpoint)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
