@@ -64,7 +64,9 @@ def build_model(config: Union[str, Config],
     with DefaultScope.overwrite_default_scope(
             cfg.get('default_scope') or 'facessl'):
         model = MODELS.build(model_cfg)
-    return revert_sync_batchnorm(model).eval()
+    model = revert_sync_batchnorm(model)
+    model.eval()  # some train() overrides return None
+    return model
 
 
 def _mismatch(path: str, target: nn.Module, missing, unexpected) -> str:
