@@ -70,14 +70,17 @@ def extract_backbone(path: str, part: Optional[str] = None,
 
     Returns:
         tuple: the backbone state dict (no prefix) and a ``meta`` dict
-        with ``source``, ``prefix``, ``part`` and the training config
+        with ``source``, ``prefix``, ``part`` (``'teacher'``,
+        ``'student'``, or None without a teacher) and the training config
         text (``cfg``) when the checkpoint has it.
     """
     ckpt = read_checkpoint(path, trust)
     state = tensors_only(ckpt.get('state_dict', ckpt), path)
     prefix = backbone_prefix(state, part, path)
-    meta = dict(source=path, prefix=prefix,
-                part='student' if prefix == STUDENT_PREFIX else 'teacher')
+    has_teacher = any(k.startswith(TEACHER_PREFIXES) for k in state)
+    part = 'teacher' if prefix != STUDENT_PREFIX else (
+        'student' if has_teacher else None)
+    meta = dict(source=path, prefix=prefix, part=part)
     cfg = (ckpt.get('meta') or {}).get('cfg')
     if isinstance(cfg, str):
         meta['cfg'] = cfg

@@ -53,8 +53,7 @@ def main():
     before = file_size_mb(args.checkpoint)
     count, after = save_backbone(state, args.out, meta)
     print(f'{args.checkpoint} ({before:.1f} MB) -> {args.out} '
-          f'({after:.1f} MB): {count} tensors of the {meta["part"]} '
-          f'backbone (prefix {meta["prefix"]!r})')
+          f'({after:.1f} MB): {count} tensors under {meta["prefix"]!r}')
 
 
 if __name__ == '__main__':
