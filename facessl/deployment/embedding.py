@@ -24,7 +24,7 @@ model's data preprocessor fed the backbone in training (another mean/std,
 or BGR channel order); it is the identity for facessl's configs, which all
 normalise insightface's way.
 """
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -210,10 +210,3 @@ def embedding_dim(net: nn.Module, img_size: int = 112) -> int:
                          f'embedding, got shape {tuple(out.shape)}')
     return int(out.shape[1])
 
-
-def to_device(net: nn.Module, device: Union[str, torch.device, None]
-              ) -> nn.Module:
-    """Move ``net`` to ``device`` (None: CUDA if available, else CPU)."""
-    if device is None:
-        device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    return net.to(device)

@@ -21,9 +21,8 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from facessl.converters.common import BACKBONE_PART
 from .embedding import EmbeddingNet, embedding_net
-
-BACKBONE_PART = 'backbone'
 
 
 def build_model(config: Union[str, Config],
