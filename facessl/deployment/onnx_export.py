@@ -1,4 +1,5 @@
-"""ONNX (and TorchScript) export in insightface's recognition layout.
+"""ONNX export in insightface's recognition layout; TorchScript and
+``torch.export`` programs of the same network.
 
 The file insightface's ``ArcFaceONNX`` (``insightface.model_zoo.
 arcface_onnx``) and other face pipelines load: one input ``(N, 3, 112,
@@ -169,6 +170,23 @@ def export_torchscript(net: nn.Module, path: str,
         warnings.simplefilter('ignore', DeprecationWarning)
         traced = torch.jit.trace(net, dummy, check_trace=False)
     traced.save(path)
+
+
+def export_program(net: nn.Module, path: str, img_size: int = 112,
+                   max_batch: int = 4096) -> None:
+    """Save a ``torch.export`` program (``.pt2``) with a dynamic batch.
+
+    Load it with ``torch.export.load(path).module()``; it takes the same
+    input as the ONNX file, batches of 1 to ``max_batch``.
+    """
+    net = net.eval()
+    dummy = torch.zeros(2, 3, img_size, img_size,
+                        device=next(net.parameters()).device)
+    batch = torch.export.Dim('batch', min=1, max=max_batch)
+    with torch.no_grad():
+        program = torch.export.export(net, (dummy, ),
+                                      dynamic_shapes=({0: batch}, ))
+    torch.export.save(program, path)
 
 
 def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from facessl.deployment import (build_embedding_net, cosine_rows,
-                                embedding_net, export_onnx,
+                                embedding_net, export_onnx, export_program,
                                 export_torchscript, faces_to_input,
                                 insightface_layout, onnx_parity,
                                 reference_faces)
@@ -156,6 +156,16 @@ def test_torchscript_keeps_a_dynamic_batch(faces, tmp_path):
     x = faces_to_input(faces[:3])
     with torch.no_grad():
         torch.testing.assert_close(traced(x), net(x))
+
+
+def test_torch_export_program_keeps_a_dynamic_batch(faces, tmp_path):
+    net = embedding_net(recognizer('resnet'))
+    path = str(tmp_path / 'net.pt2')
+    export_program(net, path)
+    program = torch.export.load(path).module()
+    for x in (faces_to_input(faces[:1]), faces_to_input(faces[:3])):
+        with torch.no_grad():
+            torch.testing.assert_close(program(x), net(x))
 
 
 def test_export_loads_checkpoints_strictly(tmp_path, repo_root):

@@ -23,9 +23,11 @@ def test_pytorch2onnx_cli(tmp_path, repo_root, subprocess_env):
     ckpt = str(tmp_path / 'epoch_3.pth')
     torch.save({'state_dict': build_model(cfg, opts).state_dict()}, ckpt)
     out, pt = str(tmp_path / 'onnx' / 'r.onnx'), str(tmp_path / 'r.pt')
+    pt2 = str(tmp_path / 'r.pt2')
     proc = subprocess.run(
         [sys.executable, 'tools/deployment/pytorch2onnx.py', CONFIG, ckpt,
-         '--out', out, '--torchscript', pt] + OPTS,
+         '--out', out, '--torchscript', pt, '--exported-program', pt2]
+        + OPTS,
         cwd=repo_root, env=subprocess_env, capture_output=True, text=True,
         timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -38,6 +40,8 @@ def test_pytorch2onnx_cli(tmp_path, repo_root, subprocess_env):
         want = net(faces_to_input(faces))
         torch.testing.assert_close(
             torch.jit.load(pt)(faces_to_input(faces)), want)
+        torch.testing.assert_close(
+            torch.export.load(pt2).module()(faces_to_input(faces)), want)
     got = arcface_onnx.ArcFaceONNX(model_file=out).get_feat(faces)
     assert cosine_rows(got, want.numpy()).min() >= 0.999
 

@@ -1,8 +1,9 @@
 """Export a trained facessl model's face embedding to ONNX (insightface's
-layout) and, optionally, TorchScript.
+layout) and, optionally, TorchScript or a ``torch.export`` program.
 
     python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT \\
-        --out model.onnx [--part teacher|student] [--torchscript model.pt]
+        --out model.onnx [--part teacher|student] [--torchscript model.pt] \\
+        [--exported-program model.pt2]
 
 The file takes ``(N, 3, 112, 112)`` RGB normalised as
 ``(x - 127.5) / 127.5`` (dynamic N) and returns the ``(N, D)`` embedding
@@ -35,6 +36,8 @@ def parse_args():
                         help='ONNX opset, >= 16 (default: 17)')
     parser.add_argument('--torchscript', metavar='PT',
                         help='also save a traced TorchScript module here')
+    parser.add_argument('--exported-program', metavar='PT2',
+                        help='also save a torch.export program here')
     parser.add_argument('--no-verify', action='store_true',
                         help='skip the onnxruntime comparison')
     parser.add_argument('--trust-checkpoint', action='store_true',
@@ -52,8 +55,9 @@ def main():
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not '
                                 'exist')
     from facessl.deployment import (build_embedding_net, export_onnx,
-                                    export_torchscript, faces_to_input,
-                                    onnx_parity, reference_faces)
+                                    export_program, export_torchscript,
+                                    faces_to_input, onnx_parity,
+                                    reference_faces)
     net = build_embedding_net(args.config, args.checkpoint, args.part,
                               args.cfg_options, args.trust_checkpoint)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
@@ -65,6 +69,9 @@ def main():
     if args.torchscript:
         export_torchscript(net, args.torchscript, args.img_size)
         print(f'wrote {args.torchscript} (TorchScript)')
+    if args.exported_program:
+        export_program(net, args.exported_program, args.img_size)
+        print(f'wrote {args.exported_program} (torch.export program)')
     if not args.no_verify:
         faces = faces_to_input(reference_faces(4, args.img_size))
         cos = onnx_parity(net, args.out, faces)
