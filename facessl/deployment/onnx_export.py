@@ -121,7 +121,7 @@ def export_onnx(net: nn.Module,
     Args:
         net (nn.Module): ``(N, 3, S, S)`` insightface-normalised RGB ->
             ``(N, D)``, e.g. from
-            :func:`facessl.deployment.build_embedding_net`; on the CPU.
+            :func:`facessl.deployment.build_embedding_net`.
         path (str): output ``.onnx`` file.
         img_size (int): input side ``S``. Defaults to 112.
         opset (int): ONNX opset, >= 16. Defaults to 17.
@@ -131,11 +131,12 @@ def export_onnx(net: nn.Module,
     """
     onnx = _import_onnx()
     if opset < 16:
-        raise ValueError(f'opset {opset} < 16: GridSample (Part fViT) and '
-                         'the attention export need opset >= 16')
+        raise ValueError(f'opset {opset} < 16: the GridSample of Part '
+                         'fViT needs opset >= 16')
     net = net.eval()
     dim = embedding_dim(net, img_size)  # also refuses a non-(N, D) output
-    dummy = torch.zeros(2, 3, img_size, img_size)
+    dummy = torch.zeros(2, 3, img_size, img_size,
+                        device=next(net.parameters()).device)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter('ignore', torch.jit.TracerWarning)
         warnings.simplefilter('ignore', DeprecationWarning)
