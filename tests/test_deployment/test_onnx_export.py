@@ -70,7 +70,12 @@ def test_onnx_matches_pytorch_and_insightface(name, faces, tmp_path):
     assert rec.input_size == (112, 112)
     got = rec.get_feat(faces)
     assert got.shape == (4, BACKBONES[name][2])
-    assert cosine_rows(got, feats.numpy()).min() >= 0.999
+    # facessl's own path: BGR uint8 crops -> data preprocessor -> predict
+    bgr = torch.from_numpy(np.stack(faces)).permute(0, 3, 1, 2).float()
+    with torch.no_grad():
+        data = model.data_preprocessor(dict(inputs=list(bgr)), False)
+        ours = torch.stack([s.feat for s in model.predict(data['inputs'])])
+    assert cosine_rows(got, ours.numpy()).min() >= 0.999
     one = rec.get_feat(faces[0])  # a single image too
     assert cosine_rows(one, feats[:1].numpy())[0] >= 0.999
 
