@@ -60,6 +60,18 @@ class WeightNormLinear(nn.Module):
         return F.linear(x, self.weight)
 
 
+def _official_one_layer_names(module: nn.Module, state_dict: dict,
+                              prefix: str, *args) -> None:
+    """Rename DINO's one-layer ``mlp.weight``/``mlp.bias`` to ``mlp.0.*``.
+    """
+    if len(module.mlp) != 1:
+        return
+    for name in ('weight', 'bias'):
+        key = f'{prefix}mlp.{name}'
+        if key in state_dict:
+            state_dict[f'{prefix}mlp.0.{name}'] = state_dict.pop(key)
+
+
 @MODELS.register_module()
 class DINOHead(BaseModule):
     """DINO head: ``num_layers``-layer MLP, L2 norm, weight-normed last layer.
@@ -80,6 +92,11 @@ class DINOHead(BaseModule):
         use_bn (bool): BatchNorm after each hidden linear layer.
             Defaults to False.
         init_cfg (dict, optional): MMEngine init config. Defaults to None.
+
+    Weights are named as DINO's ``DINOHead`` (``mlp.N.*``,
+    ``last_layer.weight_g``/``weight_v``); DINO's one-layer head is a bare
+    ``nn.Linear`` named ``mlp``, and its ``mlp.weight``/``mlp.bias`` are
+    read into ``mlp.0`` here, so official checkpoints load as they are.
     """
 
     def __init__(self,
@@ -108,6 +125,7 @@ class DINOHead(BaseModule):
         self._init_mlp()
         self.last_layer = WeightNormLinear(
             bottleneck_dim, out_dim, fix_norm=norm_last_layer)
+        self.register_load_state_dict_pre_hook(_official_one_layer_names)
 
     def _init_mlp(self) -> None:
         for m in self.mlp.modules():
