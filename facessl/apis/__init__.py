@@ -4,7 +4,10 @@
 :class:`FaceEmbedder` embeds face images; the multi-stage workflows live in
 :mod:`.stage_chain`, :mod:`.lafs_chain` and :mod:`.berl_chain`.
 """
-from .embedder import FaceEmbedder, extract_embeddings
+from .embedder import FaceEmbedder, extract_embeddings, write_embeddings
 from .model import get_model, list_models
 
-__all__ = ['FaceEmbedder', 'extract_embeddings', 'get_model', 'list_models']
+__all__ = [
+    'FaceEmbedder', 'extract_embeddings', 'get_model', 'list_models',
+    'write_embeddings'
+]

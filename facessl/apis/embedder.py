@@ -18,6 +18,10 @@ template with its five landmarks when they are given
 112 x 112 with one warning per call. The 112 crop is then resized to the
 model's input size if that differs (e.g. a ViT trained on 64 px faces).
 """
+import csv
+import io
+import os
+import os.path as osp
 import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -30,7 +34,9 @@ from tqdm import tqdm
 
 from facessl.datasets.transforms.alignment import AlignFace
 
-from .face_inputs import FaceInput, collect_inputs
+from facessl.utils.fileio import atomic_write
+
+from .face_inputs import INDEX_KEYS, FaceInput, collect_inputs
 from .model import default_device, get_model
 
 #: Side of an aligned face crop (the ArcFace template).
@@ -195,3 +201,37 @@ def extract_embeddings(model: Union[nn.Module, str, Config],
         np.ndarray: (N, D) float32 L2-normalised embeddings.
     """
     return FaceEmbedder(model, pretrained, **kwargs)(inputs, landmarks)
+
+
+def write_embeddings(out_dir: str, embeddings: np.ndarray,
+                     faces: Sequence[FaceInput]) -> Tuple[str, str]:
+    """Write ``features.npy`` and ``index.csv`` into ``out_dir``.
+
+    ``features.npy`` is the (N, D) float32 array; ``index.csv`` has one
+    line per row: ``row``, ``source`` (image path, ``<file>#<record>``
+    for RecordIO, ``<set>.bin#<image>`` for verification pairs),
+    ``label`` (empty when unknown) and, when the data set has them,
+    ``set_name``, ``pair_index``, ``issame``, ``template_id``,
+    ``media_id``. Both files are written atomically.
+
+    Returns:
+        tuple: the two paths.
+    """
+    if len(embeddings) != len(faces):
+        raise ValueError(f'{len(embeddings)} embeddings for {len(faces)} '
+                         'faces')
+    os.makedirs(out_dir, exist_ok=True)
+    extra = [k for k in INDEX_KEYS if any(k in f.extra for f in faces)]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator='\n')
+    writer.writerow(['row', 'source', 'label'] + extra)
+    for row, face in enumerate(faces):
+        writer.writerow([row, face.source,
+                         '' if face.label is None else face.label] +
+                        [face.extra.get(k, '') for k in extra])
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(embeddings, np.float32))
+    paths = osp.join(out_dir, 'features.npy'), osp.join(out_dir, 'index.csv')
+    atomic_write(buf.getvalue(), paths[0])
+    atomic_write(text.getvalue(), paths[1])
+    return paths
