@@ -20,6 +20,8 @@ from facessl.datasets.synthetic.export import write_synthetic_faces
 from facessl.datasets.synthetic.export_bin import \
     write_synthetic_verification_bin
 from facessl.datasets.synthetic.export_ijb import write_synthetic_ijb
+from facessl.datasets.synthetic.export_recordio import \
+    write_synthetic_recordio
 from facessl.datasets.verification_bin import load_verification_bin
 from facessl.registry import MODELS
 from tests.conftest import REPO_ROOT
@@ -149,6 +151,35 @@ def test_ijb(checkpoint, tmp_path, tool):
         warnings.simplefilter('error')  # aligned, so no resize warning
         ref = FaceEmbedder(model, progress=False)(files, landmarks=points)
     np.testing.assert_allclose(feats, ref, atol=1e-5)
+
+
+def test_recordio_and_list(checkpoint, tmp_path, tool):
+    path, model = checkpoint
+    pack = tmp_path / 'pack'
+    write_synthetic_recordio(str(pack), 2, 2, img_size=16, encoding='.png')
+    out = str(tmp_path / 'out')
+    for source in (str(pack), str(pack / 'train.rec')):  # folder or file
+        tool([CONFIG, path, '--input', source, '--out-dir', out,
+              '--no-progress'])
+        rows = read_index(out)
+        assert [r['source'] for r in rows] == [
+            f'{pack}/train.rec#{k}' for k in (1, 2, 3, 4)]
+        assert [r['label'] for r in rows] == ['0', '0', '1', '1']
+    feats = np.load(osp.join(out, 'features.npy'))
+    # a "path label" list of the same faces, decoded from the pack
+    from facessl.datasets import FaceRecordIO
+    pack_data = FaceRecordIO(data_root=str(pack))
+    lines = []
+    for i in range(4):
+        name = f'img{i}.png'
+        cv2.imwrite(str(tmp_path / name), pack_data[i]['img'])
+        lines.append(f'{name} {i // 2}')
+    (tmp_path / 'list.txt').write_text('\n'.join(lines) + '\n')
+    feats_list, faces = FaceEmbedder(model, progress=False).embed(
+        str(tmp_path / 'list.txt'))
+    np.testing.assert_allclose(feats_list, feats, atol=1e-6)
+    assert [f.label for f in faces] == [0, 0, 1, 1]
+    assert faces[0].source == str(tmp_path / 'img0.png')
 
 
 def test_config_dataset_and_errors(checkpoint, tmp_path, tool):
