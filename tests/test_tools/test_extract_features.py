@@ -15,6 +15,7 @@ import torch
 from mmengine.config import Config
 
 from facessl.apis import FaceEmbedder
+from facessl.datasets import VerificationBin
 from facessl.datasets.ijb_meta import read_landmarks
 from facessl.datasets.synthetic.export import write_synthetic_faces
 from facessl.datasets.synthetic.export_bin import \
@@ -23,6 +24,7 @@ from facessl.datasets.synthetic.export_ijb import write_synthetic_ijb
 from facessl.datasets.synthetic.export_recordio import \
     write_synthetic_recordio
 from facessl.datasets.verification_bin import load_verification_bin
+from facessl.evaluation.features import extract_features
 from facessl.registry import MODELS
 from tests.conftest import REPO_ROOT
 
@@ -125,6 +127,15 @@ def test_verification_bin(checkpoint, tmp_path, tool):
           '--no-progress', '--no-flip'])
     assert not np.allclose(np.load(osp.join(out, 'features.npy')), feats,
                            atol=1e-3)
+    # a data set with its own flip copies: they are skipped, not doubled
+    data = VerificationBin(bin_files=bin_file, flip_test=True,
+                           pipeline=[dict(type='PackInputs')])
+    emb, rows = FaceEmbedder(model, progress=False).embed(data)
+    np.testing.assert_allclose(emb, feats, atol=1e-6)
+    assert len(rows) == 8
+    # raw features of every record (flips too); no gt_label gives -1
+    raw, labels = extract_features(model, data, batch_size=8)
+    assert raw.shape == (16, 16) and labels.tolist() == [-1] * 16
 
 
 def test_ijb(checkpoint, tmp_path, tool):
