@@ -125,8 +125,10 @@ def _source_of(info: dict, dataset, idx: int) -> str:
         return str(info['img_path'])
     if 'record_key' in info:
         return f'{dataset.ann_file}#{info["record_key"]}'
-    if 'set_name' in info and 'img_index' in info:
-        return f'{info["set_name"]}.bin#{info["img_index"]}'
+    if 'set_name' in info and 'pair_index' in info:
+        # image 2p or 2p + 1 of its file (sets hold two images per pair)
+        image = 2 * info['pair_index'] + info['img_index'] % 2
+        return f'{info["set_name"]}.bin#{image}'
     return f'{type(dataset).__name__}[{idx}]'
 
 
