@@ -33,7 +33,6 @@ from torch import nn
 from tqdm import tqdm
 
 from facessl.datasets.transforms.alignment import AlignFace
-
 from facessl.utils.fileio import atomic_write
 
 from .face_inputs import INDEX_KEYS, FaceInput, collect_inputs
