@@ -11,11 +11,11 @@ teacher-student methods (DINO, LAFS, ProS), the backbone (Part fViT with
 its frozen landmark CNN predicting the landmarks, IResNet, ...) for
 recognisers, the pooled ResNet feature for FRA.
 
-Crops: an image of 112 x 112 (or already of the model's input size) is
-taken as an aligned crop. Any other size is aligned onto the ArcFace
-template with its five landmarks when they are given
-(:class:`~facessl.datasets.transforms.AlignFace`), else resized to
-112 x 112 with one warning per call. The 112 crop is then resized to the
+Crops: an image with five landmarks is aligned onto the 112 x 112
+ArcFace template (:class:`~facessl.datasets.transforms.AlignFace`).
+Without landmarks, an image of 112 x 112 (or already of the model's
+input size) is taken as an aligned crop; any other size is resized to
+112 x 112, with one warning per call. The 112 crop is then resized to the
 model's input size if that differs (e.g. a ViT trained on 64 px faces).
 """
 import csv
@@ -35,11 +35,8 @@ from tqdm import tqdm
 from facessl.datasets.transforms.alignment import AlignFace
 from facessl.utils.fileio import atomic_write
 
-from .face_inputs import INDEX_KEYS, FaceInput, collect_inputs
+from .face_inputs import CROP_SIZE, INDEX_KEYS, FaceInput, collect_inputs
 from .model import default_device, get_model
-
-#: Side of an aligned face crop (the ArcFace template).
-CROP_SIZE = 112
 
 
 def model_input_size(model: nn.Module) -> Tuple[int, int]:
@@ -118,18 +115,17 @@ class FaceEmbedder:
         """The model-size crop of one image and whether it was resized
         without landmarks."""
         img = _check_image(img, source)
-        size, resized = img.shape[:2], False
-        if size not in ((CROP_SIZE, CROP_SIZE), self.input_size):
-            if landmarks is not None:
-                points = np.asarray(landmarks, np.float64)
-                if points.shape != (5, 2):
-                    raise ValueError(f'{source}: expected (5, 2) landmarks, '
-                                     f'got shape {points.shape}')
-                img = self._align(dict(img=img, landmarks5=points))['img']
-            else:
-                img = cv2.resize(img, (CROP_SIZE, CROP_SIZE),
-                                 interpolation=cv2.INTER_LINEAR)
-                resized = True
+        resized = False
+        if landmarks is not None:
+            points = np.asarray(landmarks, np.float64)
+            if points.shape != (5, 2):
+                raise ValueError(f'{source}: expected (5, 2) landmarks, '
+                                 f'got shape {points.shape}')
+            img = self._align(dict(img=img, landmarks5=points))['img']
+        elif img.shape[:2] not in ((CROP_SIZE, CROP_SIZE), self.input_size):
+            img = cv2.resize(img, (CROP_SIZE, CROP_SIZE),
+                             interpolation=cv2.INTER_LINEAR)
+            resized = True
         if img.shape[:2] != self.input_size:
             img = cv2.resize(img, self.input_size[::-1],
                              interpolation=cv2.INTER_LINEAR)
@@ -148,8 +144,8 @@ class FaceEmbedder:
         Args:
             inputs: image paths, a folder, arrays, a data set ...
                 (:mod:`facessl.apis.face_inputs`).
-            landmarks (Sequence, optional): a (5, 2) array or None per
-                image path/array, to align images that are not 112 x 112.
+            landmarks (Sequence, optional): a (5, 2) array (x, y) or None
+                per image path/array; images with landmarks are aligned.
 
         Returns:
             tuple: (N, D) float32 unit rows and the N

@@ -18,7 +18,9 @@ and extra columns for ``index.csv``. Accepted:
 - any facessl data set object, with or without a pipeline.
 
 A data set's own flip-test copies (records whose ``flip`` is True) are
-skipped: the embedder flips every image itself.
+skipped: the embedder flips every image itself. A data set item's
+``landmarks5`` are used to align it unless it is already a 112 x 112
+crop (as :class:`~facessl.datasets.IJBDataset` delivers them).
 """
 import glob
 import os
@@ -31,6 +33,8 @@ import torch
 
 from facessl.datasets.face_folder import IMG_EXTENSIONS, load_bgr
 
+#: Side of an aligned face crop (the ArcFace template).
+CROP_SIZE = 112
 #: Data info keys copied to the index (besides source and label).
 INDEX_KEYS = ('set_name', 'pair_index', 'issame', 'template_id', 'media_id')
 
@@ -144,8 +148,12 @@ def dataset_inputs(dataset) -> List[FaceInput]:
 
         def load(idx=idx, where=where):
             item = dataset[idx]
-            raw = item if isinstance(item, dict) else {}
-            return _dataset_image(item, where), raw.get('landmarks5')
+            img = _dataset_image(item, where)
+            points = item.get('landmarks5') if isinstance(item, dict) \
+                else None
+            if img.shape[:2] == (CROP_SIZE, CROP_SIZE):
+                points = None  # already an aligned crop (e.g. IJBDataset)
+            return img, points
 
         label = info.get('gt_label')
         faces.append(

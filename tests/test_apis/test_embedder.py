@@ -97,6 +97,14 @@ def test_alignment_and_resize_warning(tiny_model, faces):
         resized, embedder([cv2.resize(c, (112, 112)) for c in crops]),
         atol=1e-6)
     assert not np.allclose(resized, aligned, atol=1e-3)
+    # landmarks align a 112 x 112 image too (it is not taken as a crop)
+    small = cv2.resize(crops[0], (112, 112))
+    pts = points[0] * 112 / 168
+    np.testing.assert_allclose(
+        embedder([small], landmarks=[pts]),
+        embedder([align_face(small, pts)]), atol=1e-6)
+    assert not np.allclose(embedder([small]), embedder([small], [pts]),
+                           atol=1e-3)
 
 
 def test_input_kinds(tiny_model, faces, tmp_path):
