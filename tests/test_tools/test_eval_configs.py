@@ -82,3 +82,40 @@ def test_eval_config_runs(config, data, tmp_path, monkeypatch):
     for key in keys:
         assert key in metrics, sorted(metrics)
         assert math.isfinite(metrics[key]) and 0 <= metrics[key] <= 100
+
+
+#: eval config -> (training config it tests, options its header names)
+TRAINED = {
+    'dino_vit-t-p8': ('dino/dino_vit-t-p8_4xb64-coslr-100e_ms1m.py', {}),
+    'lafs_part-fvit-t': (
+        'lafs/lafs_part-fvit-t_1xb16-coslr-2e_synthetic-faces.py',
+        {'model.head.out_dim': 1024, 'model.head.use_bn': True,
+         'model.loss.out_dim': 1024}),
+    'pros_vit-s-p16': (
+        'pros/pros_vit-s-p16_8xb32-coslr-20e_synthetic-faces.py', {}),
+    'fra_resnet50': ('fra/fra_resnet50_8xb128-coslr-400e_vggface2.py', {}),
+    'berl_iresnet50': (
+        'berl/berl-stage3_iresnet50_curricularface-recon_4xb50-sgd-adam-'
+        '16e_ms1m.py', {}),
+}
+#: model keys that only matter for training (initial weights, stage, loss
+#: weights)
+TRAINING_ONLY = {'landmark_cnn_checkpoint', 'pretrained', 'init_cfg', 'stage',
+                 'gamma_fr', 'gamma_recon'}
+
+
+@pytest.mark.parametrize('config', EVAL_CONFIGS)
+def test_eval_model_is_the_trained_model(config):
+    """Same modules and sizes as the training config, so its checkpoints
+    load strictly."""
+    trained, opts = TRAINED[osp.basename(config).rsplit('_', 1)[0]]
+    eval_cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    eval_cfg.merge_from_dict(opts)
+    train_cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', trained))
+
+    def model_of(cfg):
+        model = dict(cfg.model)
+        model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+        return {k: v for k, v in model.items() if k not in TRAINING_ONLY}
+
+    assert model_of(eval_cfg) == model_of(train_cfg)

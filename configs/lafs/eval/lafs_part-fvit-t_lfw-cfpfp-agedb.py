@@ -1,5 +1,8 @@
-# Test a checkpoint trained with
-#   configs/lafs/lafs_part-fvit-t_4xb64-coslr-100e_ms1m.py
+# Test a checkpoint of a LAFS Part fViT-T config (built on
+# configs/_base_/models/lafs_part-fvit-t.py; a strict load needs the
+# training head's size: e.g. lafs_part-fvit-t_1xb16-coslr-2e_synthetic-
+# faces.py adds --cfg-options model.head.out_dim=1024
+# model.head.use_bn=True model.loss.out_dim=1024)
 # on LFW, CFP-FP and AgeDB-30 (insightface .bin files, 10-fold
 # accuracy and TAR@FAR=1e-3).
 # Embedding: the EMA teacher's Part fViT-T class token (its landmark CNN
@@ -14,9 +17,5 @@ _base_ = [
     '../../_base_/default_runtime.py',
 ]
 
-out_dim = 100000  # as the MS1M pretraining config
 # the landmark CNN's weights come with the checkpoint
-model = dict(
-    landmark_cnn_checkpoint=None,
-    head=dict(out_dim=out_dim),
-    loss=dict(out_dim=out_dim))
+model = dict(landmark_cnn_checkpoint=None)
