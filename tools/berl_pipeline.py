@@ -2,7 +2,7 @@
 
 Each stage is ``tools/train.py`` on a child config of the stage's config
 (written into ``<work-dir>/stage<k>/config.py``) that adds the chained
-checkpoint (see :mod:`facessl.utils.berl_chain`):
+checkpoint (see :mod:`facessl.apis.berl_chain`):
 
 - stage 1 (IResNet-18 + CurricularFace) -> its ``backbone.*`` and
   ``head.*`` initialise stage 2 (``model.pretrained``, strict);
@@ -31,13 +31,13 @@ import sys
 
 from mmengine.config import DictAction
 
-from facessl.utils.berl_chain import (STAGE1_PREFIXES, STAGE2_PREFIXES,
-                                      loss_trend, small_options,
-                                      stage2_options, stage3_options)
-from facessl.utils.stage_chain import (check_checkpoint_prefix,
-                                       eval_root_options, evaluate_stage,
-                                       format_chain_summary, run_script,
-                                       train_stage, write_eval_bin)
+from facessl.apis.berl_chain import (STAGE1_PREFIXES, STAGE2_PREFIXES,
+                                     loss_trend, small_options,
+                                     stage2_options, stage3_options)
+from facessl.apis.stage_chain import (check_checkpoint_prefix,
+                                      eval_root_options, evaluate_stage,
+                                      format_chain_summary, run_script,
+                                      train_stage, write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1_CONFIG = ('configs/berl/berl-stage1_iresnet18_curricularface_'

@@ -2,7 +2,7 @@
 
 Each stage is ``tools/train.py`` on a child config of the stage's config
 (written into ``<work-dir>/stage<k>/config.py``) that adds the chained
-checkpoints (see :mod:`facessl.utils.lafs_chain`):
+checkpoints (see :mod:`facessl.apis.lafs_chain`):
 
 - stage 1 (supervised Part fViT + CosFace) -> its checkpoint's
   ``backbone.landmark_cnn.*`` is stage 2's frozen landmark CNN
@@ -28,14 +28,14 @@ import sys
 
 from mmengine.config import DictAction
 
-from facessl.utils.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
-                                      SMALL_OPTIONS, STAGE1_PREFIX,
-                                      STAGE2_PREFIX, stage2_options,
-                                      stage3_options)
-from facessl.utils.stage_chain import (check_checkpoint_prefix,
-                                       eval_root_options, evaluate_stage,
-                                       format_chain_summary, train_stage,
-                                       write_eval_bin)
+from facessl.apis.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
+                                     SMALL_OPTIONS, STAGE1_PREFIX,
+                                     STAGE2_PREFIX, stage2_options,
+                                     stage3_options)
+from facessl.apis.stage_chain import (check_checkpoint_prefix,
+                                      eval_root_options, evaluate_stage,
+                                      format_chain_summary, train_stage,
+                                      write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1_CONFIG = 'configs/lafs/part-fvit-t_cosface_1xb16-4e_synthetic-faces.py'

@@ -32,7 +32,7 @@ train_dataloader = dict(
         pipeline=_base_.train_pipeline))
 
 # lfw / cfp_fp / agedb_30 of the pack, insightface's 10-fold protocol
-# (as configs/_base_/datasets/verification_bin_eval.py)
+# (as configs/_base_/datasets/eval_lfw-cfpfp-agedb.py)
 val_dataloader = dict(
     _delete_=True,
     batch_size=128,

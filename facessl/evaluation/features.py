@@ -16,9 +16,12 @@ def extract_features(model,
                                                          torch.Tensor]:
     """Run ``model.val_step`` over ``dataset``; return (features, labels).
 
-    The model's predictions must carry ``feat`` (a 1-D feature) and
-    ``gt_label``, as facessl's SSL algorithms return them. Batches are
+    The model's predictions must carry ``feat`` (a 1-D feature), as
+    facessl's algorithms return them; the label of a sample without
+    ``gt_label`` (verification pairs, IJB images) is -1. Batches are
     stacked (``default_collate``), as the SSL data preprocessors expect.
+    For L2-normalised, flip-pooled face embeddings of any input use
+    :class:`facessl.apis.FaceEmbedder`.
     """
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_fn)
     model.eval()
@@ -26,7 +29,8 @@ def extract_features(model,
     for batch in tqdm(loader, disable=not progress, desc='features'):
         for sample in model.val_step(batch):
             feats.append(sample.feat.detach().float().cpu().flatten())
-            labels.append(int(sample.gt_label))
+            label = sample.get('gt_label')
+            labels.append(-1 if label is None else int(label))
     return torch.stack(feats), torch.tensor(labels)
 
 

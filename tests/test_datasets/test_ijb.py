@@ -206,7 +206,7 @@ def test_base_config_builds(bench, repo_root):
     from mmengine.config import Config
     from facessl.registry import METRICS
     cfg = Config.fromfile(
-        osp.join(repo_root, 'configs/_base_/datasets/ijbc_eval.py'))
+        osp.join(repo_root, 'configs/_base_/datasets/eval_ijbc.py'))
     ds_cfg = dict(cfg.test_dataloader.dataset, data_root=bench[0])
     packed = DATASETS.build(ds_cfg)[0]
     assert set(IJB_META_KEYS) <= set(packed['data_samples'].metainfo_keys())

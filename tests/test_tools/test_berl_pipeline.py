@@ -9,9 +9,9 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from facessl.apis.berl_chain import (loss_trend, small_options,
+                                     stage2_options, stage3_options)
 from facessl.registry import MODELS
-from facessl.utils.berl_chain import (loss_trend, small_options,
-                                      stage2_options, stage3_options)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 BERL = osp.join(REPO, 'configs/berl')

@@ -10,11 +10,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from facessl.apis.lafs_chain import stage2_options, stage3_options
+from facessl.apis.stage_chain import (check_checkpoint_prefix,
+                                      find_checkpoint, nest,
+                                      write_stage_config)
 from facessl.utils.checkpoint import load_local_checkpoint
-from facessl.utils.lafs_chain import stage2_options, stage3_options
-from facessl.utils.stage_chain import (check_checkpoint_prefix,
-                                       find_checkpoint, nest,
-                                       write_stage_config)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LAFS = osp.join(REPO, 'configs/lafs')

@@ -27,14 +27,14 @@ import argparse
 import json
 import os.path as osp
 
-from facessl.utils.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
-                                      SMALL_OPTIONS, STAGE1_PREFIX,
-                                      STAGE2_PREFIX, stage2_options,
-                                      stage3_options)
-from facessl.utils.stage_chain import (check_checkpoint_prefix,
-                                       eval_root_options, evaluate_stage,
-                                       resolve_config, train_stage,
-                                       write_eval_bin)
+from facessl.apis.lafs_chain import (DEFAULT_STAGE2_LANDMARK_KEY,
+                                     SMALL_OPTIONS, STAGE1_PREFIX,
+                                     STAGE2_PREFIX, stage2_options,
+                                     stage3_options)
+from facessl.apis.stage_chain import (check_checkpoint_prefix,
+                                      eval_root_options, evaluate_stage,
+                                      resolve_config, train_stage,
+                                      write_eval_bin)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 STAGE1_CONFIG = 'configs/lafs/part-fvit-t_cosface_1xb16-4e_synthetic-faces.py'

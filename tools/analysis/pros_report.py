@@ -35,8 +35,8 @@ import os.path as osp
 import numpy as np
 from tqdm import tqdm
 
-from facessl.utils.stage_chain import (NO_VAL, evaluate_stage,
-                                       resolve_config, train_stage)
+from facessl.apis.stage_chain import (NO_VAL, evaluate_stage,
+                                      resolve_config, train_stage)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROS_CONFIG = 'configs/pros/pros_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py'

@@ -1,55 +1,59 @@
-"""Extract frozen features of a config's test (or val) set to a .npy file.
+"""Write face embeddings of images or a data set: features.npy + index.csv.
 
-Example::
+Examples::
 
-    python tools/misc/extract_features.py CONFIG CHECKPOINT --out feats.npy \
-        --split val --labels labels.npy
+    # a folder (flat, or one sub-folder per identity), a .bin, a .rec,
+    # an IJB-B/C folder or a "path label" .txt list
+    python tools/misc/extract_features.py CONFIG CHECKPOINT \
+        --input data/faces_emore/lfw.bin --out-dir work_dirs/feats/lfw
+    # the data set of the config's test_dataloader (else val_dataloader)
+    python tools/misc/extract_features.py CONFIG CHECKPOINT \
+        --out-dir work_dirs/feats/test
 
-Builds the model (with the config's top-level ``data_preprocessor``, as the
-Runner does) and the dataset of ``<split>_dataloader``, loads CHECKPOINT
+A thin command line over :class:`facessl.apis.FaceEmbedder`: L2-normalised
+embeddings ``normalise(f(x) + f(flip(x)))`` (``--no-flip``: without the
+mirror), faces that are not 112 x 112 aligned with their five points when
+the data set has them, else resized with a warning. CHECKPOINT is loaded
 strictly with facessl's ``weights_only`` loading (``--trust-checkpoint``
-for a trusted older file), runs
-:func:`facessl.evaluation.features.extract_features` (``model.val_step``;
-the predictions carry ``feat``) with the dataloader's collate function, and
-writes the (N, D) float32 features in dataset order, atomically; with
-``--labels`` also the (N,) int64 ``gt_label`` of each image.
+for a trusted older file). Writes ``OUT_DIR/features.npy`` ((N, D)
+float32, atomically) and ``OUT_DIR/index.csv`` (row, source, label, ...;
+see :func:`facessl.apis.write_embeddings`).
 """
 import argparse
-import io
 import os.path as osp
-from functools import partial
 
-import numpy as np
-import torch
 from mmengine.config import DictAction
-from mmengine.registry import FUNCTIONS, init_default_scope
-from mmengine.runner import load_checkpoint
 
-from facessl.evaluation.features import extract_features
-from facessl.registry import DATASETS, MODELS
+from facessl.apis import FaceEmbedder, get_model, write_embeddings
+from facessl.registry import DATASETS
 from facessl.utils.config import load_tool_config
-from facessl.utils.fileio import atomic_write
 
 
 def parse_args(argv=None):
     """Command-line arguments."""
     parser = argparse.ArgumentParser(
-        description='Extract features of a dataset with a checkpoint.')
+        description='Write face embeddings (features.npy, index.csv).')
     parser.add_argument('config', help='config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', required=True, help='features .npy file')
+    parser.add_argument(
+        '--out-dir', required=True, help='folder for the two files')
+    parser.add_argument(
+        '--input',
+        help='images to embed: a folder, an image list (.txt), a .bin, a '
+        '.rec, an IJB folder or one image (default: the config data set)')
     parser.add_argument(
         '--split',
         choices=['val', 'test'],
         default=None,
-        help="dataloader to read (default: 'test', else 'val')")
-    parser.add_argument('--labels', help='also write the labels (.npy)')
+        help="without --input: dataloader to read (default: 'test', "
+        "else 'val')")
     parser.add_argument(
-        '--batch-size', type=int, help="default: the dataloader's")
+        '--no-flip', action='store_true',
+        help='embed the image alone, not image + mirror')
     parser.add_argument(
-        '--device',
-        default='cuda' if torch.cuda.is_available() else 'cpu',
-        help='device to run the model on')
+        '--batch-size', type=int, default=64, help='images per batch')
+    parser.add_argument(
+        '--device', default=None, help='default: cuda if available, else cpu')
     parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
@@ -62,65 +66,39 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def dataloader_config(cfg, split, config_path):
-    """The ``<split>_dataloader`` settings (test, else val, by default)."""
+def config_dataset(cfg, split, config_path):
+    """The data set config of ``<split>_dataloader`` (test, else val)."""
     splits = [split] if split else ['test', 'val']
     for name in splits:
         loader = cfg.get(f'{name}_dataloader')
         if loader:
-            return loader
+            return loader.dataset
     raise KeyError(f'{config_path}: no '
                    f'{" or ".join(s + "_dataloader" for s in splits)} to '
-                   'extract features from')
-
-
-def build_collate(loader_cfg):
-    """The dataloader's collate function, as the Runner builds it."""
-    collate = dict(loader_cfg.get('collate_fn', dict(type='pseudo_collate')))
-    fn = collate.pop('type')
-    fn = FUNCTIONS.get(fn) if isinstance(fn, str) else fn
-    if fn is None:
-        raise KeyError(f'collate_fn type {loader_cfg.collate_fn["type"]!r} '
-                       'is not registered in FUNCTIONS')
-    return partial(fn, **collate)
-
-
-def save_npy(array: np.ndarray, path: str) -> None:
-    """Write ``array`` as .npy atomically."""
-    buf = io.BytesIO()
-    np.save(buf, array)
-    atomic_write(buf.getvalue(), path)
+                   'extract features from; pass --input')
 
 
 def main(argv=None):
-    """Extract and write the features; print a one-line summary."""
+    """Embed, write both files and print a one-line summary."""
     args = parse_args(argv)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg = load_tool_config(
         args.config, args.cfg_options,
         [args.checkpoint] if args.trust_checkpoint else [])
-    init_default_scope(cfg.get('default_scope', 'facessl'))
-    loader = dataloader_config(cfg, args.split, args.config)
-    model_cfg = dict(cfg.model)
-    if cfg.get('data_preprocessor') is not None:
-        model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
-    model = MODELS.build(model_cfg)
-    load_checkpoint(model, args.checkpoint, map_location='cpu', strict=True)
-    model.to(args.device)
-    dataset = DATASETS.build(loader.dataset)
-    feats, labels = extract_features(
+    model = get_model(cfg, pretrained=args.checkpoint, device=args.device)
+    inputs = args.input
+    if inputs is None:
+        inputs = DATASETS.build(config_dataset(cfg, args.split, args.config))
+    embedder = FaceEmbedder(
         model,
-        dataset,
-        batch_size=args.batch_size or loader.get('batch_size', 64),
-        progress=not args.no_progress,
-        collate_fn=build_collate(loader))
-    save_npy(feats.numpy().astype(np.float32), args.out)
-    if args.labels:
-        save_npy(labels.numpy().astype(np.int64), args.labels)
-    print(f'wrote {tuple(feats.shape)} features of {len(dataset)} images '
-          f'to {args.out}' + (f' and labels to {args.labels}'
-                              if args.labels else ''))
+        batch_size=args.batch_size,
+        flip=not args.no_flip,
+        progress=not args.no_progress)
+    feats, faces = embedder.embed(inputs)
+    paths = write_embeddings(args.out_dir, feats, faces)
+    print(f'wrote {feats.shape} embeddings to {paths[0]} and the index of '
+          f'{len(faces)} rows to {paths[1]}')
 
 
 if __name__ == '__main__':

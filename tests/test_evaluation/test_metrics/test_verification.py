@@ -12,8 +12,8 @@ from facessl.datasets.synthetic.export_bin import \
 from facessl.evaluation.metrics.verification import (
     ACCURACY_THRESHOLDS, VerificationMetric, accuracy_curve,
     evaluate_verification, far_curve, flip_pooled_embeddings, gather_set,
-    kfold_test_indices, pair_distances, tar_at_far, threshold_at_far,
-    verification_accuracy)
+    kfold_test_indices, pair_distances, stratified_test_indices, tar_at_far,
+    threshold_at_far, verification_accuracy)
 from facessl.registry import DATASETS, METRICS
 
 # 20 pairs, 10 folds of (same, different). Easy same pairs are 0.5055
@@ -118,6 +118,46 @@ def test_tar_at_far_by_hand():
     tars, fars = tar_at_far(DIST, ISSAME, 1e-3, 10)
     np.testing.assert_allclose(tars, [0] * 7 + [1, 0, 0])
     np.testing.assert_allclose(fars, [0] * 7 + [1, 0, 0])
+
+
+def test_stratified_folds_by_hand():
+    issame = np.array([1, 1, 1, 1, 0, 0, 0, 0], bool)
+    folds = stratified_test_indices(issame, 2)
+    assert [f.tolist() for f in folds] == [[0, 1, 4, 5], [2, 3, 6, 7]]
+    # fewer same pairs than folds: as many folds as same pairs
+    folds = stratified_test_indices(np.array([1, 0, 0, 1, 0, 0], bool), 10)
+    assert [f.tolist() for f in folds] == [[0, 1, 2], [3, 4, 5]]
+    # alternating (same, different) folds: the contiguous folds
+    assert [f.tolist() for f in stratified_test_indices(ISSAME, 10)] == [
+        f.tolist() for f in kfold_test_indices(20, 10)]
+    assert stratified_test_indices(np.array([1, 0, 0], bool), 10) == []
+    tars, fars = tar_at_far(np.array([.1, .2, .3]),
+                            np.array([1, 0, 0], bool))
+    assert np.isnan(tars).all() and np.isnan(fars).all()
+
+
+def test_tar_at_far_positives_first():
+    # The hand-worked pairs listed with every same pair first: contiguous
+    # folds would hold no different pair (TAR@FAR NaN in insightface);
+    # the stratified folds are the original folds, so the TARs are too.
+    order = np.concatenate([np.flatnonzero(ISSAME),
+                            np.flatnonzero(~ISSAME)])
+    dist, issame = DIST[order], ISSAME[order]
+    assert issame[kfold_test_indices(20, 10)[0]].all()  # no different
+    tars, fars = tar_at_far(dist, issame, 1e-3, 10)
+    np.testing.assert_allclose(tars, [0] * 7 + [1, 0, 0])
+    np.testing.assert_allclose(fars, [0] * 7 + [1, 0, 0])
+    out = evaluate_verification(dist, issame, 10, (1e-3, ))
+    assert out['tar@far=1e-3'] == pytest.approx(10.)
+    # and through the metric, on a random positives-first list
+    rng = np.random.default_rng(3)
+    same = np.array([True] * 30 + [False] * 30)
+    feats = rng.normal(size=(120, 4))
+    feats[1:60:2] = feats[0:60:2] + 0.3 * rng.normal(size=(30, 4))
+    metric = VerificationMetric(far_targets=(1e-1, ))
+    metric.process(None, _samples(feats, None, same, 'mine', 0, False))
+    out = metric.evaluate(120)
+    assert 0 <= out['mine/tar@far=1e-1'] <= 100  # a number, not NaN
 
 
 def test_evaluate_verification_by_hand():

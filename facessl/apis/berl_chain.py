@@ -10,7 +10,7 @@
 3. joint training (``stage=3``), loading the whole stage-2 model.
 
 ``tools/berl_pipeline.py`` runs them with the stage-running helpers of
-:mod:`facessl.utils.stage_chain` (child config per stage, ``tools/train.py``,
+:mod:`facessl.apis.stage_chain` (child config per stage, ``tools/train.py``,
 checkpoint lookup, verification by ``tools/test.py``); this module holds
 what is specific to 3D-BERL.
 """
