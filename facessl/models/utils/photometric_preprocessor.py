@@ -198,3 +198,74 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
         if self._enable_normalize:
             views = [(v - self.mean) / self.std for v in views]
         return dict(inputs=views, data_samples=samples)
+
+
+#: transforms that stay on the workers in the batched path
+GEOMETRIC = ('RandomResizedCrop', 'RandomFlip', 'Resize', 'CenterCrop',
+             'RandomCrop')
+
+
+def per_image_view_pipeline(geometric: Sequence[dict],
+                            group: dict) -> List[dict]:
+    """The per-image view pipeline equivalent to ``geometric`` on the
+    worker followed by the view group ``group`` in the preprocessor."""
+    group = dict(group)
+    group.pop('num_views', None)
+    aug = PhotometricAugment(**group)  # validates the keys
+    out = [dict(t) for t in geometric]
+    jitter = dict(group.get('color_jitter') or {})
+    if jitter:
+        prob = jitter.pop('prob', 1.)
+        out.append(dict(type='RandomApply', prob=prob,
+                        transforms=[dict(type='ColorJitter', **jitter)]))
+    if aug.grayscale_prob > 0:
+        out.append(dict(type='RandomGrayscale', prob=aug.grayscale_prob,
+                        keep_channels=True,
+                        channel_weights=aug.grayscale_weights))
+    if aug.blur_prob > 0:
+        out.append(dict(type='ScaledGaussianBlur', prob=aug.blur_prob,
+                        sigma_range=aug.sigma_range,
+                        ref_size=aug.blur_ref_size))
+    if aug.solarize_prob > 0:
+        out.append(dict(type='Solarize', thr=aug.solarize_thr,
+                        prob=aug.solarize_prob))
+    return out
+
+
+def split_view_pipeline(pipeline: Sequence[dict]
+                        ) -> Tuple[List[dict], dict]:
+    """``(geometric transforms, view group)`` of a per-image DINO view
+    pipeline: the inverse of :func:`per_image_view_pipeline`.
+
+    Raises:
+        ValueError: a transform is neither geometric nor one of the
+            photometric transforms the preprocessor implements.
+    """
+    geometric, group = [], {}
+    for t in pipeline:
+        kind = t['type'].split('.')[-1]
+        if kind in GEOMETRIC:
+            geometric.append(dict(t))
+        elif kind == 'RandomApply' and len(t['transforms']) == 1 and (
+                t['transforms'][0]['type'].split('.')[-1] == 'ColorJitter'):
+            jitter = dict(t['transforms'][0])
+            jitter.pop('type')
+            jitter.pop('backend', None)
+            group['color_jitter'] = dict(jitter, prob=t.get('prob', 0.5))
+        elif kind == 'RandomGrayscale':
+            group['grayscale_prob'] = t.get('prob', 0.1)
+            if t.get('channel_weights'):
+                group['grayscale_weights'] = tuple(t['channel_weights'])
+        elif kind == 'ScaledGaussianBlur':
+            group['blur'] = dict(prob=t.get('prob', 0.5),
+                                 sigma_range=t.get('sigma_range',
+                                                   (0.1, 2.0)),
+                                 ref_size=t.get('ref_size', 224))
+        elif kind == 'Solarize':
+            group['solarize'] = dict(prob=t.get('prob', 0.5),
+                                     thr=t.get('thr', 128))
+        else:
+            raise ValueError(f'split_view_pipeline: {t["type"]} is neither '
+                             f'geometric ({", ".join(GEOMETRIC)}) nor a '
+                             'photometric transform the batched path has')
+    return geometric, group
