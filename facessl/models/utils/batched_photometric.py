@@ -58,22 +58,32 @@ def adjust_hue(x: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     kept, the hue angle moves by ``360 * shift`` degrees.
     """
     b, g, r = x.unbind(dim=1)
-    high, _ = x.max(dim=1)
-    low, _ = x.min(dim=1)
-    delta = high - low
-    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
-    hue = torch.where(high == r, ((g - b) / safe) % 6,
-                      torch.where(high == g, (b - r) / safe + 2,
-                                  (r - g) / safe + 4))
-    hue = torch.where(delta > 0, hue, torch.zeros_like(hue))
-    hue = (hue + 6 * _per_sample(shift, x)[:, 0]) % 6  # in sextants
+    high = torch.maximum(torch.maximum(b, g), r)
+    delta = high - torch.minimum(torch.minimum(b, g), r)
+    inv = torch.where(delta > 0, delta, torch.ones_like(delta)).reciprocal_()
+    # hue in sextants [0, 6); 0 for grey pixels (their delta is 0)
+    hue = torch.where(high == r, (g - b) * inv,
+                      torch.where(high == g, (b - r) * inv + 2,
+                                  (r - g) * inv + 4))
+    hue = hue.add_(6 * _per_sample(shift, x)[:, 0] + 6).remainder_(6)
     # back to RGB: channel n = V - delta * clamp(min(k, 4 - k), 0, 1)
     # with k = (n + hue) mod 6 for n = 5 (R), 3 (G), 1 (B)
     out = []
     for n in (1, 3, 5):  # B, G, R
-        k = (n + hue) % 6
-        out.append(high - delta * torch.clamp(torch.minimum(k, 4 - k), 0, 1))
-    return torch.stack(out, dim=1).clamp(0, 255)
+        k = (hue + n).remainder_(6)
+        ramp = torch.minimum(k, 4 - k).clamp_(0, 1)
+        out.append(high - delta * ramp)
+    return torch.stack(out, dim=1).clamp_(0, 255)
+
+
+def _on_rows(x: torch.Tensor, apply: torch.Tensor, fn) -> torch.Tensor:
+    """``fn`` applied to the samples where ``apply`` only (a copy)."""
+    rows = torch.nonzero(apply.to(x.device).bool()).squeeze(1)
+    if rows.numel() == 0:
+        return x
+    out = x.clone()
+    out[rows] = fn(x[rows], rows)
+    return out
 
 
 def grayscale(x: torch.Tensor, apply: torch.Tensor,
@@ -81,8 +91,10 @@ def grayscale(x: torch.Tensor, apply: torch.Tensor,
     """Replace the samples where ``apply`` by their (normalised) luma,
     kept in three channels (mmcv's ``RandomGrayscale(keep_channels)``)."""
     total = float(sum(weights))
-    gray = luma(x, [w / total for w in weights]).expand_as(x)
-    return torch.where(_per_sample(apply, x).bool(), gray, x)
+    return _on_rows(
+        x, apply,
+        lambda v, _: luma(v, [w / total for w in weights]).clamp(
+            0, 255).expand_as(v))
 
 
 def gaussian_kernel_radius(sigma: float) -> int:
@@ -97,8 +109,15 @@ def gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     Kernel sizes follow OpenCV's rule for 8-bit images and the border is
     reflected without repeating the edge (OpenCV's ``BORDER_REFLECT_101``,
     torch's ``'reflect'``), so a sample matches ``cv2.GaussianBlur(img,
-    (0, 0), sigma)``.
+    (0, 0), sigma)``. Only the samples with ``sigma > 0`` are computed.
     """
+    sigma = sigma.detach().to('cpu', torch.float64)
+    return _on_rows(x, sigma > 0,
+                    lambda v, rows: _blur(v, sigma[rows.cpu()]))
+
+
+def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """:func:`gaussian_blur` of samples whose sigmas are all > 0."""
     sigma = sigma.detach().to('cpu', torch.float64)
     radii = [gaussian_kernel_radius(float(s)) if s > 0 else 0
              for s in sigma]
@@ -134,8 +153,8 @@ def solarize(x: torch.Tensor, apply: torch.Tensor,
              threshold: float = 128.) -> torch.Tensor:
     """Invert the pixels at or above ``threshold`` in the samples where
     ``apply`` (mmcv's ``solarize``)."""
-    flipped = torch.where(x < threshold, x, 255 - x)
-    return torch.where(_per_sample(apply, x).bool(), flipped, x)
+    return _on_rows(x, apply,
+                    lambda v, _: torch.where(v < threshold, v, 255 - v))
 
 
 def color_jitter(x: torch.Tensor, order: torch.Tensor,
