@@ -19,7 +19,10 @@ cost is excluded), in alternating rounds in one process:
 
 Worker numbers are source images per second for one worker (each image
 gives all its views); the preprocessor's are images per second of its
-batches. Ratios compare medians over the rounds.
+batches. Ratios compare medians over the rounds. With ``--workers N`` it
+also runs both paths end to end through a ``DataLoader`` with N worker
+processes (pinned memory and the preprocessor on ``--device``), as a
+training run feeds its model.
 """
 import argparse
 import copy
@@ -53,6 +56,9 @@ def parse_args():
                         'available)')
     parser.add_argument('--threads', type=int, default=1,
                         help='torch threads (a worker has one)')
+    parser.add_argument('--workers', type=int, default=0,
+                        help='also time a DataLoader with this many '
+                        'worker processes feeding the preprocessor')
     parser.add_argument('--json', help='also write the results here')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
@@ -155,6 +161,42 @@ def time_preprocessor(worker: Compose, prep, images, batch_size,
     return len(views) / (time.perf_counter() - start)
 
 
+class _Images(torch.utils.data.Dataset):
+    """Pre-decoded images through a pipeline (picklable for workers)."""
+
+    def __init__(self, images, pipeline):
+        self.images, self.pipeline = images, pipeline
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        out = self.pipeline(dict(img=self.images[i].copy()))
+        views = [np.ascontiguousarray(v.transpose(2, 0, 1))
+                 for v in out['img']]
+        return dict(inputs=[torch.from_numpy(v) for v in views])
+
+
+def time_loader(images, pipeline, prep, batch_size, workers, device,
+                training) -> float:
+    """Images per second of a DataLoader with ``workers`` processes and
+    the preprocessor on ``device`` (``training`` switches its
+    augmentation on)."""
+    loader = torch.utils.data.DataLoader(
+        _Images(images, pipeline), batch_size=batch_size,
+        num_workers=workers, pin_memory=device.type == 'cuda',
+        collate_fn=default_collate, persistent_workers=False)
+    prep(dict(next(iter(loader)), data_samples=None), training=training)
+    start = time.perf_counter()
+    count = 0
+    for batch in loader:
+        prep(dict(batch, data_samples=None), training=training)
+        count += batch['inputs'][0].shape[0]
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+    return count / (time.perf_counter() - start)
+
+
 def main():
     """Run the rounds and print the table."""
     args = parse_args()
@@ -202,6 +244,16 @@ def main():
     print(f"  per-image / mmpretrain: {res['per_image_vs_mmpretrain']:.2f}x")
     print(f"  batched worker + preprocessor on one core: {combined:.1f} "
           f"img/s = {res['batched_total_vs_per_image']:.2f}x per-image")
+    if args.workers:
+        loaders = dict(
+            per_image=time_loader(images, per_image, prep, args.batch_size,
+                                  args.workers, device, training=False),
+            batched=time_loader(images, worker, prep, args.batch_size,
+                                args.workers, device, training=True))
+        res['loader_img_per_s'] = loaders
+        print(f'  DataLoader, {args.workers} workers: per-image '
+              f"{loaders['per_image']:.1f} img/s, batched "
+              f"{loaders['batched']:.1f} img/s")
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(res, f, indent=2)

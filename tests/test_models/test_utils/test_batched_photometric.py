@@ -160,3 +160,24 @@ def test_preprocessor_refuses_bad_config_and_views():
         PhotometricAugment(blur=dict(sigma=1.))
     with pytest.raises(ValueError, match='num_views >= 1'):
         MultiViewPhotometricPreprocessor(view_groups=[dict(num_views=0)])
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_ops_on_cuda_equal_cpu(faces):
+    _, x = faces
+    f = torch.tensor([0.6, 1.0, 1.3, 1.4])
+    sigma = torch.tensor([0.1, 0.5, 1.7, 0.])
+    order = torch.tensor([[3, 1, 0, 2]] * 4)
+    factors = torch.tensor([[0.7, 1.2, 0.9, 0.08]] * 4, dtype=torch.float64)
+    for fn in (lambda v: bp.adjust_contrast(v, f),
+               lambda v: bp.adjust_hue(v, f - 1),
+               lambda v: bp.gaussian_blur(v, sigma),
+               lambda v: bp.color_jitter(v, order, factors,
+                                         torch.ones(4, dtype=torch.bool))):
+        torch.testing.assert_close(fn(x.cuda()).cpu(), fn(x), atol=1e-3,
+                                   rtol=0)
+    out = make_preprocessor().cuda()(
+        dict(inputs=[v.cuda() for v in views()['inputs']],
+             data_samples=None), training=True)['inputs']
+    assert all(v.is_cuda and v.dtype == torch.float32 for v in out)
