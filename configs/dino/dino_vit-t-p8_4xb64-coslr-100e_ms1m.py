@@ -30,7 +30,10 @@ train_dataloader = dict(
         _delete_=True,
         type='FaceImageFolder',
         data_root=data_root,
-        pipeline=_base_.train_pipeline))
+        pipeline=_base_.batched_train_pipeline))
+# colour jitter, grayscale, blur and solarise run batched on the GPU
+# (MultiViewPhotometricPreprocessor); the workers only crop and flip
+data_preprocessor = _base_.batched_data_preprocessor
 
 custom_hooks = _base_.custom_hooks + [
     dict(type='TeacherEMAHook', momentum=0.996, end_momentum=1.0),

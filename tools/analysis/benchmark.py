@@ -19,7 +19,11 @@ kernel time and page faults per step, peak memory (max RSS on CPU, CUDA
 attention FLOPs counted by :class:`torch.utils.flop_counter.FlopCounterMode`
 over a forward+backward) and the achieved FLOP/s as a percentage of this
 machine's fp32 matmul peak (measured here with large matmuls). CUDA is
-used when available. On CPU, :func:`facessl.engine.cpu_allocator.
+used when available (``--device`` chooses); on CUDA the FLOP/s are also
+given as MFU against the device's dense bf16 peak (``accelerator.py``), and
+``--amp`` (bf16 autocast where supported, fp16 with loss scaling
+otherwise), ``--channels-last`` and ``--compile`` are available; the data
+run pins memory and copies without blocking. On CPU, :func:`facessl.engine.cpu_allocator.
 tune_cpu_allocator` is applied (``--no-allocator-tuning`` to compare).
 """
 import argparse
@@ -30,6 +34,8 @@ import time
 
 import torch
 from mmengine.config import Config, DictAction
+
+from facessl.engine import accelerator
 
 
 def parse_args():
@@ -60,6 +66,17 @@ def parse_args():
         '--profile',
         action='store_true',
         help='print a torch.profiler table of one step')
+    parser.add_argument('--device', choices=['auto', 'cpu', 'cuda'],
+                        default='auto')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision (CUDA): bf16 if supported')
+    parser.add_argument('--channels-last', action='store_true',
+                        help='channels-last memory format (CNN backbones)')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the backbone')
+    parser.add_argument('--peak-tflops', type=float,
+                        help='dense bf16 peak of the GPU, if not in the '
+                        'table of accelerator.py')
     parser.add_argument('--json', help='also write the results here')
     parser.add_argument(
         '--cfg-options',
@@ -198,7 +215,12 @@ def time_steps(step, batches, warmup, steps, device):
 def main():
     """Build, time, report."""
     args = parse_args()
-    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: no CUDA device is available')
+    device = torch.device(args.device if args.device != 'auto' else (
+        'cuda' if torch.cuda.is_available() else 'cpu'))
+    if args.amp and device.type != 'cuda':
+        raise SystemExit('--amp needs CUDA; on CPU benchmark in fp32')
     tuned = False
     if device.type == 'cpu' and not args.no_allocator_tuning:
         from facessl.engine.cpu_allocator import tune_cpu_allocator
@@ -225,9 +247,11 @@ def main():
     model_cfg = cfg.model
     if cfg.get('data_preprocessor') is not None:
         model_cfg.setdefault('data_preprocessor', cfg.data_preprocessor)
+    amp = accelerator.enable_amp(cfg) if args.amp else 'float32'
     model = MODELS.build(model_cfg)
     model.init_weights()
     model.to(device).train()
+    accelerator.prepare_model(model, args.channels_last, args.compile)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     ema = getattr(model, 'update_teacher', None)
     momentum = 0.996
@@ -246,6 +270,9 @@ def main():
         device=str(device),
         threads=torch.get_num_threads(),
         allocator_tuned=tuned,
+        precision=amp,
+        device_name=(torch.cuda.get_device_name(device)
+                     if device.type == 'cuda' else 'cpu'),
         batch_size=batch_size,
         views=views,
         images_per_step=num_images)
@@ -276,8 +303,16 @@ def main():
         res['achieved_gflops'] = flops / res['synthetic_s_per_step'] / 1e9
         res['matmul_peak_gflops'] = peak
         res['percent_of_peak'] = 100 * res['achieved_gflops'] / peak
+        if device.type == 'cuda':
+            tflops = args.peak_tflops or accelerator.device_peak_tflops(
+                res['device_name'])
+            res['bf16_peak_tflops'] = tflops
+            res['mfu_percent'] = (None if tflops is None else
+                                  res['achieved_gflops'] / 10 / tflops)
 
     if not args.no_data:
+        if device.type == 'cuda':
+            cfg.train_dataloader.pin_memory = True
         loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
 
         def batches():
@@ -321,6 +356,13 @@ def report(res):
               f"achieved {res['achieved_gflops']:.1f} GFLOP/s = "
               f"{res['percent_of_peak']:.1f}% of the "
               f"{res['matmul_peak_gflops']:.1f} GFLOP/s fp32 matmul peak")
+    if res.get('bf16_peak_tflops'):
+        print(f"  MFU: {res['mfu_percent']:.1f}% of the "
+              f"{res['bf16_peak_tflops']:.0f} TFLOP/s dense bf16 peak of "
+              f"{res['device_name']} ({res['precision']})")
+    elif res['device'].startswith('cuda'):
+        print(f"  MFU: {res['device_name']} is not in accelerator.py's "
+              'table; pass --peak-tflops')
 
 
 if __name__ == '__main__':

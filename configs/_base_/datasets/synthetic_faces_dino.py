@@ -86,6 +86,46 @@ train_pipeline = [
         transforms=[global_pipeline1, global_pipeline2, local_pipeline]),
     dict(type='PackInputs'),
 ]
+
+# The same augmentation split in two: the workers only crop and flip
+# (uint8), and MultiViewPhotometricPreprocessor applies the photometric
+# transforms above batched, one draw per sample, on the model's device.
+# A config takes `batched_train_pipeline` as its pipeline and
+# `batched_data_preprocessor` as the model's data_preprocessor.
+
+
+def _photometric(blur_prob, solarize_prob=0., ref_size=224):
+    # the photometric half of _views(), as preprocessor arguments
+    return dict(
+        color_jitter=dict(
+            prob=0.8, brightness=0.4, contrast=0.4, saturation=0.2,
+            hue=0.1),
+        grayscale_prob=0.2,
+        grayscale_weights=(0.114, 0.587, 0.2989),
+        blur=dict(prob=blur_prob, sigma_range=(0.1, 2.0), ref_size=ref_size),
+        solarize=dict(prob=solarize_prob, thr=128))
+
+
+global_photometric1 = _photometric(blur_prob=1.0)
+global_photometric2 = _photometric(blur_prob=0.1, solarize_prob=0.2)
+local_photometric = _photometric(blur_prob=0.5, ref_size=96)
+global_geometric = global_pipeline1[:2]  # RandomResizedCrop, RandomFlip
+local_geometric = local_pipeline[:2]
+batched_train_pipeline = [
+    dict(
+        type='MultiView',
+        num_views=[1, 1, num_local_views],
+        transforms=[global_geometric, global_geometric, local_geometric]),
+    dict(type='PackInputs'),
+]
+batched_data_preprocessor = dict(
+    data_preprocessor,
+    type='MultiViewPhotometricPreprocessor',
+    view_groups=[
+        dict(num_views=1, **global_photometric1),
+        dict(num_views=1, **global_photometric2),
+        dict(num_views=num_local_views, **local_photometric),
+    ])
 val_pipeline = [
     dict(
         type='ResizeEdge',

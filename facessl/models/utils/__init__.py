@@ -11,3 +11,5 @@ from .view_correspondence import (grid_points, sample_at,  # noqa: F401
                                   view_correspondence)
 from .heatmap_overlap import (heatmap_overlap,  # noqa: F401
                               mean_pairwise_overlap)
+from .photometric_preprocessor import (  # noqa: F401
+    MultiViewPhotometricPreprocessor, PhotometricAugment)

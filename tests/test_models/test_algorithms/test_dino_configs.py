@@ -46,7 +46,7 @@ def test_demo_config_builds_and_trains_one_step(repo_root):
     wrapper_cfg = cfg.optim_wrapper.copy()
     wrapper_cfg.optimizer = dict(wrapper_cfg.optimizer, fused=False)
     wrapper = build_optim_wrapper(model, wrapper_cfg)
-    sizes = [64, 64] + [32] * 4
+    sizes = [48, 48] + [24] * 2  # the demo's 2 global + 2 local views
     data = dict(inputs=[torch.randint(0, 256, (2, 3, s, s),
                                       dtype=torch.uint8) for s in sizes],
                 data_samples=None)
