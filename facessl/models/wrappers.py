@@ -40,6 +40,9 @@ class FaceDistributedDataParallel(MMDistributedDataParallel):
         ignored = sharded_parameter_names(module)
         if ignored:
             module._ddp_params_and_buffers_to_ignore = ignored
+        first = next(module.parameters(), None)
+        if first is not None and first.device.type == 'cpu':
+            kwargs.pop('device_ids', None)  # CPU (gloo) DDP takes none
         super().__init__(module=module, **kwargs)
 
 

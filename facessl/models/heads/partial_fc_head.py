@@ -27,8 +27,10 @@ backbone's gradients over processes, W processes with batch B train like
 one process with batch W·B. The centres are left out of DDP's averaging
 (their rows differ per process): run with ``model_wrapper_cfg=dict(type=
 'FaceDistributedDataParallel')`` (or ``'FaceSeparateDistributedDataParallel'``
-for models with several optimisers); the head refuses to train under
-plain DDP. Unsampled rows get a zero gradient; an optimiser with momentum or
+for models with several optimisers), which flag the
+centres ``facessl_ddp_ignored``; under :mod:`torch.distributed` the head
+refuses to train with unflagged centres (set the flag yourself to use it
+without DDP). Unsampled rows get a zero gradient; an optimiser with momentum or
 weight decay still moves them, as in insightface. Checkpoints hold the
 whole ``(C, D)`` matrix (gathered at save, sliced at load), so a run
 resumes with any number of processes; ``PartialFCCheckpointHook`` does the

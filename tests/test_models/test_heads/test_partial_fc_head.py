@@ -191,3 +191,42 @@ def test_ddp_wrappers_train_like_one_process(tmp_path_factory, separate):
                                    model.backbone.weight.grad)
         torch.testing.assert_close(res['head'],
                                    head.weight.grad[start:start + num_local])
+
+
+def test_runner_trains_and_reloads_partial_fc(repo_root, tmp_path):
+    """A real (one-process) training run with the head swapped in by
+    config: checkpoints hold (C, D) centres that load back strictly."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from facessl.utils.checkpoint import load_local_checkpoint
+    cfg = Config.fromfile(osp.join(
+        repo_root, 'configs/berl/'
+        'berl-stage1_iresnet18_curricularface_1xb16-3e_synthetic-faces.py'))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.model.backbone.arch = (1, 1, 1, 1)
+    cfg.model.head = dict(type='PartialFCHead', num_classes=3,
+                          in_channels=512, sample_rate=0.5,
+                          margin=dict(type='curricular'))
+    cfg.model.data_preprocessor.num_classes = 3
+    cfg.train_dataloader.update(batch_size=2, num_workers=0,
+                                persistent_workers=False)
+    cfg.train_dataloader.dataset.update(num_identities=3,
+                                        images_per_identity=2)
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=2,
+                         val_interval=100)
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=2,
+                                        by_epoch=False)
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.log_level = 'WARNING'
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.model.head.num_sample == 2  # round(0.5 x 3)
+    ckpt = load_local_checkpoint(osp.join(cfg.work_dir, 'iter_2.pth'))
+    assert ckpt['state_dict']['head.weight'].shape == (3, 512)
+    fresh = PartialFCHead(3, 512, margin=dict(type='curricular'))
+    fresh.load_state_dict({k[5:]: v for k, v in ckpt['state_dict'].items()
+                           if k.startswith('head.')})
+    torch.testing.assert_close(fresh.weight, runner.model.head.weight)
