@@ -22,6 +22,9 @@ custom_hooks = [
     # Reseeds every epoch from (seed, rank, epoch), so a resumed run
     # continues exactly as an uninterrupted one.
     dict(type='EpochSeedHook'),
+    # Partial FC heads: checkpoints hold the whole optimiser state of the
+    # sharded class centres (does nothing for other models).
+    dict(type='PartialFCCheckpointHook'),
 ]
 
 env_cfg = dict(

@@ -22,10 +22,22 @@ batch_size = 50  # per GPU; 4 GPUs = 200
 max_epochs = 24
 lr = 0.1
 
+# Partial FC (An et al., ICCVW 2021): the CurricularFace centres are
+# sharded over the GPUs; sample_rate 1.0 uses every centre (set 0.1-0.3
+# for WebFace-scale identity counts). FaceDistributedDataParallel keeps the
+# shards out of DDP's gradient averaging. Stages 2 and 3 keep this head.
+sample_rate = 1.0
 model = dict(
     data_preprocessor=dict(num_classes=num_identities),
     backbone=dict(arch='r50'),
-    head=dict(num_classes=num_identities))
+    head=dict(
+        _delete_=True,
+        type='PartialFCHead',
+        num_classes=num_identities,
+        in_channels=512,
+        margin=dict(type='curricular', s=64., m=0.5, momentum=0.99),
+        sample_rate=sample_rate))
+model_wrapper_cfg = dict(type='FaceDistributedDataParallel')
 
 train_dataloader = dict(
     batch_size=batch_size,

@@ -11,8 +11,9 @@
 #
 # Adam lr 1e-4 is Unsup3D's; the length (4 epochs) is facessl's choice (the
 # 3D-BERL paper does not give the stage lengths). Multi-GPU: BERL steps its
-# two optimisers itself, hence MMSeparateDistributedDataParallel (not
-# tested here: CPU only).
+# two optimisers itself, hence one DDP per sub-module
+# (FaceSeparateDistributedDataParallel, which also leaves the Partial FC
+# centres of stage 1 unwrapped).
 _base_ = [
     './berl-stage1_iresnet50_curricularface_4xb50-sgd-24e_ms1m.py',
     '../_base_/models/berl_recon.py',
@@ -38,7 +39,7 @@ model = dict(
              strict=True),
     ])
 model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
+    type='FaceSeparateDistributedDataParallel', broadcast_buffers=False,
     find_unused_parameters=True)
 
 optim_wrapper = dict(
@@ -65,4 +66,5 @@ custom_hooks = [
     dict(type='NaNGuardHook'),
     dict(type='EpochSeedHook'),
     dict(type='BERLVisualizationHook', interval=1, num_samples=4),
+    dict(type='PartialFCCheckpointHook'),
 ]

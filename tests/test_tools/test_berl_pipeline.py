@@ -48,7 +48,11 @@ def test_stage_configs():
         assert cfg.train_dataloader.batch_size * 4 == 200
         assert cfg.model.backbone.arch == 'r50'
         assert cfg.model.backbone.out_indices == (2, 4)
-        assert (cfg.model.head.m, cfg.model.head.s) == (0.5, 64.)
+        margin = cfg.model.head.margin
+        assert (margin.type, margin.m, margin.s) == ('curricular', 0.5, 64.)
+        assert cfg.model.head.type == 'PartialFCHead'
+        assert (cfg.model_wrapper_cfg.type
+                == 'FaceSeparateDistributedDataParallel')
         fr = cfg.optim_wrapper.fr
         assert fr.modules == ['backbone', 'head']
         assert (fr.optimizer.type, fr.optimizer.momentum,

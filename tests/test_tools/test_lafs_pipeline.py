@@ -56,6 +56,7 @@ def test_stage_configs_build():
                                     'part-fvit-t_cosface_4xb128-40e_ms1m.py'))
     assert ms1m.train_dataloader.dataset.type == 'FaceRecordIO'
     assert ms1m.model.head.num_classes == 93431
+    assert ms1m.model.head.type == 'PartialFCHead'
     assert ms1m.val_dataloader.dataset.bin_files == [
         'lfw.bin', 'cfp_fp.bin', 'agedb_30.bin']
     # the stage-3 model builds (reference CNN frozen, no weights read yet)

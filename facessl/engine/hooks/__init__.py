@@ -12,3 +12,4 @@ from .fra_visualization_hook import \
     FRAHeatmapVisualizationHook  # noqa: F401
 from .berl_stage_hook import BERLStageHook  # noqa: F401
 from .berl_visualization_hook import BERLVisualizationHook  # noqa: F401
+from .partial_fc_hook import PartialFCCheckpointHook  # noqa: F401

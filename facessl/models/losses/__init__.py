@@ -10,5 +10,6 @@ from .fra_loss import (RegionContrastLoss,  # noqa: F401
                        SemanticConsistencyLoss, region_contrast_loss,
                        balanced_assignments, semantic_consistency_loss,
                        pixel_region_information, target_assignments)
+from .dist_softmax import dist_softmax_cross_entropy  # noqa: F401
 from .reconstruction_loss import (masked_l1_loss,  # noqa: F401
                                   total_variation_loss)

@@ -9,6 +9,8 @@ from .heatmaps import (decode_heatmaps, hard_argmax,  # noqa: F401
 from .crop_retrieval import FaceAwareCropFilter  # noqa: F401
 from .view_correspondence import (grid_points, sample_at,  # noqa: F401
                                   view_correspondence)
+from .sharding import (ShardInfo, gather_rows, shard_range,  # noqa: F401
+                       slice_rows)
 from .heatmap_overlap import (heatmap_overlap,  # noqa: F401
                               mean_pairwise_overlap)
 from .photometric_preprocessor import (  # noqa: F401

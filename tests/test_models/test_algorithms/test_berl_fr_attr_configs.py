@@ -49,9 +49,12 @@ def test_stage1_ms1m_is_the_paper_recipe(repo_root):
     assert model.type == 'FaceRecognizer'
     assert model.backbone.type == 'IResNet' and model.backbone.arch == 'r50'
     assert model.backbone.out_indices == (2, 4)
-    assert model.head.type == 'CurricularFaceHead'
-    assert (model.head.s, model.head.m) == (64., 0.5)
+    # CurricularFace through Partial FC (centres sharded over the GPUs)
+    assert model.head.type == 'PartialFCHead'
+    assert model.head.margin == dict(type='curricular', s=64., m=0.5,
+                                     momentum=0.99)
     assert model.head.num_classes == 85742
+    assert cfg.model_wrapper_cfg.type == 'FaceDistributedDataParallel'
     assert model.data_preprocessor.num_classes == 85742
     opt = cfg.optim_wrapper.optimizer
     assert opt.type == 'SGD' and opt.momentum == 0.9
