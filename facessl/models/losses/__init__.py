@@ -12,3 +12,4 @@ from .fra_loss import (RegionContrastLoss,  # noqa: F401
                        pixel_region_information, target_assignments)
 from .reconstruction_loss import (masked_l1_loss,  # noqa: F401
                                   total_variation_loss)
+from .heatmap_loss import heatmap_soft_ce  # noqa: F401
