@@ -7,8 +7,9 @@
 # Data: data/300W with afw/, helen/{trainset,testset}/, lfpw/{trainset,
 # testset}/ and ibug/ (images with their .pts files). Faces are the
 # landmarks' tight box enlarged 1.25 times to a square, resized to 224.
+#   CFG=configs/downstream
 #   python tools/train.py \
-#       configs/downstream/alignment_vit-s-p16-upernet_1xb32-soft-ce-60e_300w.py \
+#       $CFG/alignment_vit-s-p16-upernet_1xb32-soft-ce-60e_300w.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH
 # Common or challenging subset only:
 #   --cfg-options test_dataloader.dataset.split=common

@@ -6,8 +6,9 @@
 #
 # Data: data/WFLW with WFLW_images/ and WFLW_annotations/
 # list_98pt_rect_attr_train_test/list_98pt_rect_attr_{train,test}.txt.
+#   CFG=configs/downstream
 #   python tools/train.py \
-#       configs/downstream/alignment_vit-s-p16-upernet_1xb32-soft-ce-60e_wflw.py \
+#       $CFG/alignment_vit-s-p16-upernet_1xb32-soft-ce-60e_wflw.py \
 #       --cfg-options model.backbone.init_cfg.checkpoint=PATH
 _base_ = ['./alignment_vit-s-p16-upernet_1xb32-soft-ce-60e_300w.py']
 
