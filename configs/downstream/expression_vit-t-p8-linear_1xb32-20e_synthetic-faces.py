@@ -20,8 +20,9 @@
 #   python tools/test.py $CFG \
 #       work_dirs/$(basename $CFG .py)/epoch_20.pth
 #
-# Paper-size variants: expression_vit-s-p16-linear_1xb64-20e_rafdb.py (7
-# classes) and expression_vit-s-p16-linear_1xb64-20e_affectnet.py (8).
+# Paper-size variants: expression_vit-s-p16-linear_1xb64-100e_rafdb.py (7
+# classes) and
+# expression_vit-s-p16-linear_1xb64-balanced-10e_affectnet.py (8).
 # Deviations: 64 px synthetic faces, 20 epochs, flips only. Model,
 # schedule and loaders are the attribute config's (its _base_).
 _base_ = ['./attributes_vit-t-p8-linear_1xb32-20e_synthetic-faces.py']

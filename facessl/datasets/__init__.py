@@ -11,3 +11,4 @@ from .real_faces import LFWFaceSubset, real_face_images  # noqa: F401
 from .synthetic_faces import SyntheticFaces  # noqa: F401
 from .train_test_splits import TrainTestSplits  # noqa: F401
 from .verification_bin import VerificationBin  # noqa: F401
+from .samplers import ClassBalancedSampler  # noqa: F401

@@ -1,4 +1,4 @@
-# ProS optimisation (issue 6 / Di et al. 2024): AdamW, weight decay 0.04 on
+# ProS optimisation (Di et al., WACV 2024): AdamW, weight decay 0.04 on
 # weights (norms, biases and other 1-D parameters have none), lr warmed up
 # linearly from 2e-4 to 1e-3 over 2 epochs, cosine to 1e-6, 20 epochs, at
 # batch 256 (scaled linearly with the total batch by auto_scale_lr).

@@ -6,3 +6,4 @@ from .landmark_geometry import (LandmarkRandomFlip,  # noqa: F401
                                 LandmarkRandomResizedCrop)
 from .landmark_views import LAFSMultiView, TwoImageView  # noqa: F401
 from .landmark_views import MultiViewWithGeometry  # noqa: F401
+from .landmark_box_crop import LandmarkBoxCrop  # noqa: F401

@@ -12,7 +12,9 @@ concatenated, a 3x3 fusion conv. A 1x1 conv predicts K heatmaps,
 bilinearly resized to ``heatmap_size`` (128 x 128).
 
 Training target: Gaussians (sigma in heatmap pixels) at the ground-truth
-landmarks mapped to the heatmap frame, MSE loss. Prediction: decoded
+landmarks mapped to the heatmap frame; loss the per-pixel MSE or, as
+ProS fine-tunes alignment, the soft-label cross-entropy of each map
+(:func:`~facessl.models.losses.heatmap_soft_ce`). Prediction: decoded
 heatmaps mapped back to input-image pixels (``pred_landmarks``, read by
 :class:`facessl.evaluation.metrics.NMEMetric`).
 """
@@ -25,8 +27,12 @@ from mmengine.model import BaseModule
 from mmpretrain.structures import DataSample
 
 from facessl.registry import MODELS
+from ..losses.heatmap_loss import heatmap_soft_ce
 from ..utils.heatmaps import (decode_heatmaps, render_gaussian_heatmaps,
                               scale_points)
+
+#: the heatmap losses of :class:`UperNetLandmarkHead`
+LOSS_TYPES = ('mse', 'soft_ce')
 
 
 def conv_bn_relu(in_channels: int, out_channels: int,
@@ -117,10 +123,14 @@ class UperNetLandmarkHead(BaseModule):
         heatmap_size (int): output heatmap side. Defaults to 128.
         sigma (float): target Gaussian sigma in heatmap pixels. Defaults
             to 2.
-        loss_weight (float): MSE weight. Defaults to 1.
+        loss_type (str): ``'mse'`` (per-pixel squared error) or
+            ``'soft_ce'`` (soft-label cross-entropy over each map's
+            pixels, the maps being logits). Defaults to 'mse'.
+        loss_weight (float): loss weight. Defaults to 1.
         decode (dict, optional): :func:`decode_heatmaps` arguments
             (``method``, ``beta``, ``radius``). Defaults to the local
-            soft-argmax, beta 10, radius 3.
+            soft-argmax, beta 10, radius 3 (with ``'soft_ce'`` the maps
+            are logits: beta 1 reads the predicted distribution).
         mask_key (str, optional): data-sample field of (K,) bool points
             with a label (e.g. COCO's ``'landmarks_labelled'``); others do
             not count in the loss. Defaults to None (all points).
@@ -135,17 +145,22 @@ class UperNetLandmarkHead(BaseModule):
                  pool_scales: Sequence[int] = (1, 2, 3, 6),
                  heatmap_size: int = 128,
                  sigma: float = 2.,
+                 loss_type: str = 'mse',
                  loss_weight: float = 1.,
                  decode: Optional[dict] = None,
                  mask_key: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if loss_type not in LOSS_TYPES:
+            raise ValueError(f'UperNetLandmarkHead: loss_type must be one '
+                             f'of {LOSS_TYPES}, got {loss_type!r}')
         if num_ins != 4:
             raise ValueError('UperNetLandmarkHead: the ViT pyramid has 4 '
                              f'levels (x4, x2, x1, x0.5), got {num_ins}')
         self.num_landmarks = num_landmarks
         self.heatmap_size = heatmap_size
         self.sigma = sigma
+        self.loss_type = loss_type
         self.loss_weight = loss_weight
         self.decode = dict(decode or {})
         self.mask_key = mask_key
@@ -221,7 +236,7 @@ class UperNetLandmarkHead(BaseModule):
 
     def loss(self, feats: Sequence[torch.Tensor], data_samples: Sequence,
              input_size: Tuple[int, int]) -> dict:
-        """MSE between predicted and Gaussian target heatmaps.
+        """Loss between predicted and Gaussian target heatmaps.
 
         Args:
             feats (Sequence[Tensor]): backbone maps.
@@ -231,15 +246,19 @@ class UperNetLandmarkHead(BaseModule):
 
         Returns:
             dict: ``loss``, the mean over labelled points of the per-pixel
-            squared error.
+            squared error (``'mse'``) or of the maps' soft-label
+            cross-entropy (``'soft_ce'``), times ``loss_weight``.
         """
         points, mask = self._targets(data_samples, input_size)
         heatmaps = self(feats)
         points, mask = points.to(heatmaps), mask.to(heatmaps)
         target = render_gaussian_heatmaps(points, self.heatmap_size,
                                           self.sigma)
-        per_point = (heatmaps - target).pow(2).mean(dim=(2, 3))
-        loss = (per_point * mask).sum() / mask.sum().clamp(min=1)
+        if self.loss_type == 'soft_ce':
+            loss = heatmap_soft_ce(heatmaps, target, mask)
+        else:
+            per_point = (heatmaps - target).pow(2).mean(dim=(2, 3))
+            loss = (per_point * mask).sum() / mask.sum().clamp(min=1)
         return dict(loss=loss * self.loss_weight)
 
     def predict(self, feats: Sequence[torch.Tensor],

@@ -13,3 +13,4 @@ from .fra_loss import (RegionContrastLoss,  # noqa: F401
 from .dist_softmax import dist_softmax_cross_entropy  # noqa: F401
 from .reconstruction_loss import (masked_l1_loss,  # noqa: F401
                                   total_variation_loss)
+from .heatmap_loss import heatmap_soft_ce  # noqa: F401

@@ -1,11 +1,13 @@
 """ProS prototype self-distillation loss and the me-max regulariser.
 
 Di et al., *ProS: Facial Omni-Representation Learning via Prototype-based
-Self-Distillation*, WACV 2024 (method section: prototype assignments
-s = softmax(p.f / tau), the cross-entropy between teacher and student
-assignments, and the mean-entropy maximisation (me-max) regulariser of
-Assran et al., *Masked Siamese Networks for Label-Efficient Learning*,
-ECCV 2022). Equation numbers are not quoted: check them against the paper.
+Self-Distillation*, WACV 2024, https://arxiv.org/abs/2311.01929:
+prototype assignments s = softmax(p.f / tau), the cross-entropy between
+the teacher's assignments of the M global views and the student's of the
+N local views averaged over the M N pairs (Eq. 2-3), and the
+mean-entropy maximisation (me-max) regulariser of Assran et al., *Masked
+Siamese Networks for Label-Efficient Learning*, ECCV 2022, on the
+student's local predictions.
 """
 from typing import Optional
 
@@ -35,50 +37,68 @@ def prototype_assignments(feats: torch.Tensor, prototypes: torch.Tensor,
     return F.softmax(cos / temp, dim=-1)
 
 
+PAIRINGS = ('paper', 'dino')
+
+
 def pros_loss(student_logits: torch.Tensor,
               teacher_probs: torch.Tensor,
               student_temp: float,
-              keep_mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+              keep_mask: Optional[torch.Tensor] = None,
+              pairing: str = 'paper') -> torch.Tensor:
     r"""Mean cross-entropy between teacher and student assignments.
 
-    With teacher assignments :math:`s_t^{(i)}` of the global views
-    :math:`i < V_t` (no gradient) and student log-assignments
-    :math:`\log s_s^{(j)} = \log\mathrm{softmax}(c_j / \tau_s)` of all views
-    :math:`j < V_s` (:math:`c_j` the cosine logits), the loss is
+    Teacher assignments :math:`s_t^{(i)}` of the :math:`M` global views
+    (no gradient) are the targets of the student log-assignments
+    :math:`\log s_s^{(j)} = \log\mathrm{softmax}(c_j / \tau_s)`
+    (:math:`c_j` the cosine logits). With ``pairing='paper'`` (Eq. 2-3 of
+    the paper) the student views are the :math:`N` local views and every
+    (global, local) pair counts:
 
     .. math::
 
-        L = \frac{\sum_{(i, j) \in \mathcal{P}} \sum_b m_{j,b}
-            H(s_t^{(i)}, s_s^{(j)})}
-            {\sum_{(i, j) \in \mathcal{P}} \sum_b m_{j,b}},\quad
-        \mathcal{P} = \{(i, j): i < V_t,\ j < V_s,\ j \ne i\}
+        L = \frac{1}{M N} \sum_{i=1}^{M} \sum_{j=1}^{N}
+            H(s_t^{(i)}, s_s^{(j)}),\quad
+        H(a, b) = -\sum_k a_k \log b_k
 
-    with :math:`H(a, b) = -\sum_k a_k \log b_k` and :math:`m_{j,b}` the keep
-    mask (1 everywhere without one): dropped crops leave the mean. The
-    teacher's view ``i`` is the student's view ``i`` (DINO's pairing).
+    averaged over the batch too. With ``pairing='dino'`` (DINO's
+    multi-crop pairing) the student views are all views, the globals
+    first, and the pairs are :math:`\{(i, j): j \ne i\}`, so global
+    views are also matched with each other.
+
+    A keep mask :math:`m_{j,b}` (e.g. from face-aware retrieval) takes
+    dropped student views out of the mean: the sum runs over kept
+    (pair, sample) terms and is divided by their count.
 
     Args:
-        student_logits (Tensor): ``(V_s, B, K)`` student cosine logits.
-        teacher_probs (Tensor): ``(V_t, B, K)`` teacher assignments of the
-            first ``V_t <= V_s`` views. Not differentiated.
+        student_logits (Tensor): ``(N, B, K)`` student cosine logits.
+        teacher_probs (Tensor): ``(M, B, K)`` teacher assignments of the
+            global views. Not differentiated.
         student_temp (float): :math:`\tau_s`.
-        keep_mask (Tensor, optional): ``(V_s, B)`` bool, False for a
+        keep_mask (Tensor, optional): ``(N, B)`` bool, False for a
             student view left out (e.g. a dropped local crop).
             Defaults to None (all kept).
+        pairing (str): ``'paper'`` or ``'dino'``, see above.
+            Defaults to 'paper'.
 
     Returns:
         Tensor: scalar loss (0 when every pair is masked out).
     """
+    if pairing not in PAIRINGS:
+        raise ValueError(f'pros_loss: pairing must be one of {PAIRINGS}, '
+                         f'got {pairing!r}')
     if student_logits.dim() != 3 or teacher_probs.dim() != 3:
         raise ValueError(
             f'pros_loss: expected (views, batch, K) tensors, got student '
             f'{tuple(student_logits.shape)} and teacher '
             f'{tuple(teacher_probs.shape)}')
     n_s, n_t = student_logits.shape[0], teacher_probs.shape[0]
-    if n_t > n_s or teacher_probs.shape[1:] != student_logits.shape[1:]:
-        raise ValueError(f'pros_loss: teacher {tuple(teacher_probs.shape)} '
-                         f'must be the first views of student '
-                         f'{tuple(student_logits.shape)}')
+    if teacher_probs.shape[1:] != student_logits.shape[1:] or (
+            pairing == 'dino' and n_t > n_s):
+        raise ValueError(
+            f'pros_loss: teacher {tuple(teacher_probs.shape)} does not fit '
+            f'student {tuple(student_logits.shape)} (same batch and K; '
+            "with pairing='dino' the teacher's views are the student's "
+            'first views)')
     if keep_mask is None:
         keep_mask = student_logits.new_ones(student_logits.shape[:2])
     elif keep_mask.shape != student_logits.shape[:2]:
@@ -91,8 +111,9 @@ def pros_loss(student_logits: torch.Tensor,
     # ce[i, j, b] = H(s_t^(i)_b, s_s^(j)_b)
     ce = -torch.einsum('ibk,jbk->ijb', t, log_s)
     pair = torch.ones(n_t, n_s, 1, dtype=keep.dtype, device=keep.device)
-    pair[torch.arange(n_t), torch.arange(n_t)] = 0
-    weight = pair * keep.unsqueeze(0)  # (V_t, V_s, B)
+    if pairing == 'dino':
+        pair[torch.arange(n_t), torch.arange(n_t)] = 0
+    weight = pair * keep.unsqueeze(0)  # (M, N, B)
     return (ce * weight).sum() / weight.sum().clamp(min=1)
 
 
@@ -132,8 +153,9 @@ class ProSLoss(nn.Module):
     Takes cosine logits (normalised projections against normalised
     prototypes, :meth:`PrototypeHead.cosine_logits`), turns them into
     assignments with the teacher and student temperatures and returns
-    ``pros_loss + me_max_weight * me_max``. The me-max term uses the
-    student assignments of the kept views only.
+    ``pros_loss + me_max_weight * me_max``. The me-max term is the
+    negative entropy of the mean assignment of the student views given
+    (the local views with the paper's pairing) that the keep mask keeps.
 
     Args:
         teacher_temp (float): teacher temperature. Defaults to 0.025.
@@ -153,28 +175,38 @@ class ProSLoss(nn.Module):
     def forward(self,
                 student_logits: torch.Tensor,
                 teacher_logits: torch.Tensor,
-                keep_mask: Optional[torch.Tensor] = None) -> dict:
+                keep_mask: Optional[torch.Tensor] = None,
+                pairing: str = 'paper') -> dict:
         """Compute the loss.
 
         Args:
-            student_logits (Tensor): ``(V_s, B, K)`` student cosine logits.
-            teacher_logits (Tensor): ``(V_t, B, K)`` teacher cosine logits.
-            keep_mask (Tensor, optional): ``(V_s, B)`` bool keep mask.
+            student_logits (Tensor): ``(N, B, K)`` student cosine logits
+                (local views for ``'paper'``, all views for ``'dino'``).
+            teacher_logits (Tensor): ``(M, B, K)`` teacher cosine logits
+                of the global views.
+            keep_mask (Tensor, optional): ``(N, B)`` bool keep mask.
                 Defaults to None.
+            pairing (str): see :func:`pros_loss`. Defaults to 'paper'.
 
         Returns:
             dict: ``loss`` (total), ``cross_entropy`` and ``mean_entropy``
-            (the entropy of the batch-mean student assignment, detached).
+            (the entropy of the mean kept student assignment, detached;
+            of all given student views when the mask keeps none, and then
+            the me-max term is 0).
         """
         with torch.no_grad():
             teacher_probs = F.softmax(teacher_logits / self.teacher_temp,
                                       dim=-1)
         ce = pros_loss(student_logits, teacher_probs, self.student_temp,
-                       keep_mask)
+                       keep_mask, pairing)
         probs = F.softmax(student_logits / self.student_temp, dim=-1)
-        if keep_mask is not None:
-            probs = probs[keep_mask.bool()]
-        reg = me_max(probs)
+        kept = probs if keep_mask is None else probs[keep_mask.bool()]
+        if kept.shape[0] == 0:  # every view dropped: no me-max term
+            return dict(
+                loss=ce + probs.sum() * 0,
+                cross_entropy=ce.detach(),
+                mean_entropy=mean_entropy(probs.detach()))
+        reg = me_max(kept)
         return dict(
             loss=ce + self.me_max_weight * reg,
             cross_entropy=ce.detach(),

@@ -1,10 +1,20 @@
 """Face-aware crop retrieval: drop local crops that are not of the face.
 
 Di et al., *ProS: Facial Omni-Representation Learning via Prototype-based
-Self-Distillation*, WACV 2024: a frozen, pretrained face-recognition model
-embeds the global view and each local crop; a local crop whose cosine
-similarity to its global view is below a threshold (-0.5 in the paper) is
-left out of the student's loss. Any multi-crop method can use the mask.
+Self-Distillation*, WACV 2024, https://arxiv.org/abs/2311.01929 (Sec. 3):
+a frozen, pretrained ArcFace model embeds the global and the local crops
+before augmentation; a local crop whose cosine similarity to the global
+crops is below -0.5 is left out of the student's loss. Any multi-crop
+method can use the mask.
+
+The paper does not say how the similarities to its several global crops
+combine. facessl scores each local crop against *every* global crop and,
+by default, keeps it when its best match reaches the threshold
+(``reduce='max'``): the global crops are random crops of the same face
+that need not contain the region a local crop shows, so only a crop
+unlike all of them is evidence of a non-face crop, and the low threshold
+(-0.5) says the filter is meant to remove clear outliers only.
+``reduce='mean'`` and ``'min'`` are stricter alternatives.
 """
 import os.path as osp
 from typing import Optional, Sequence, Tuple, Union
@@ -19,28 +29,36 @@ from .pretrained import load_pretrained
 Size = Union[int, Tuple[int, int]]
 
 
+REDUCTIONS = ('max', 'mean', 'min')
+
+
 @MODELS.register_module()
 class FaceAwareCropFilter(BaseModule):
     """A frozen face-recognition model that masks off-face local crops.
 
-    The backbone is built from its config and loaded *strictly* from a
-    local checkpoint (:func:`load_pretrained`) at construction; it stays in
-    eval mode, without gradient, and is skipped by ``init_weights`` (its
-    weights are the checkpoint's). Its embedding is the last backbone
-    output, average-pooled if it is a feature map. The views it sees are
-    the model's inputs as they are (after the data preprocessor): the
-    recognition model should expect the same normalisation.
+    The backbone (ProS: an ArcFace ``IResNet``) is built from its config
+    and loaded *strictly* from a local checkpoint (:func:`load_pretrained`)
+    at construction; it stays in eval mode, without gradient, and is
+    skipped by ``init_weights`` (its weights are the checkpoint's). Its
+    embedding is the last backbone output, average-pooled if it is a
+    feature map. Give it the un-augmented crops, normalised as the
+    recognition model expects (insightface: RGB, ``(x - 127.5) / 127.5``,
+    which facessl's SSL data preprocessors apply).
 
     Args:
         backbone (dict): config of the recognition backbone.
         checkpoint (str): local path of its checkpoint.
         prefix (str, optional): key prefix of the backbone in the
             checkpoint, e.g. ``'backbone.'``. Defaults to None (all keys).
-        threshold (float): a crop with cosine similarity below it is
-            dropped. Defaults to -0.5.
-        input_size (int | tuple[int, int], optional): size the global view
-            and the crops are resized to (bilinear, antialiased) before
-            embedding. Defaults to None: the global view's size.
+        threshold (float): a crop whose combined cosine similarity is
+            below it is dropped. Defaults to -0.5.
+        reduce (str): how a crop's similarities to the global crops
+            combine: ``'max'`` (kept if any global matches), ``'mean'``
+            or ``'min'`` (kept only if all match). Defaults to 'max'.
+        input_size (int | tuple[int, int], optional): size every crop is
+            resized to (bilinear, antialiased) before embedding, e.g. 112
+            for an ArcFace IResNet. Defaults to None: the first global
+            crop's size.
     """
 
     def __init__(self,
@@ -48,8 +66,12 @@ class FaceAwareCropFilter(BaseModule):
                  checkpoint: str,
                  prefix: Optional[str] = None,
                  threshold: float = -0.5,
+                 reduce: str = 'max',
                  input_size: Optional[Size] = None) -> None:
         super().__init__()
+        if reduce not in REDUCTIONS:
+            raise ValueError(f'FaceAwareCropFilter: reduce must be one of '
+                             f'{REDUCTIONS}, got {reduce!r}')
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(
                 f'FaceAwareCropFilter: checkpoint {checkpoint} is not a local '
@@ -59,6 +81,7 @@ class FaceAwareCropFilter(BaseModule):
         self.backbone.requires_grad_(False)
         self.checkpoint = checkpoint
         self.threshold = threshold
+        self.reduce = reduce
         self.input_size = ((input_size, input_size) if isinstance(
             input_size, int) else input_size)
         self.is_init = True  # init_weights must not overwrite the weights
@@ -94,26 +117,32 @@ class FaceAwareCropFilter(BaseModule):
     def similarities(self, global_views: Union[torch.Tensor,
                                                Sequence[torch.Tensor]],
                      local_views: Sequence[torch.Tensor]) -> torch.Tensor:
-        """Cosine similarity of each local crop to its first global view.
+        """Cosine similarity of each local crop to each global crop.
 
         Args:
-            global_views (Tensor | list[Tensor]): ``(B, C, H, W)`` or a
-                list whose first element is the first global view.
+            global_views (Tensor | list[Tensor]): ``G`` global crops
+                ``(B, C, H, W)`` (a tensor is one).
             local_views (list[Tensor]): ``L`` crops ``(B, C, h, w)``.
 
         Returns:
-            Tensor: ``(L, B)`` cosines.
+            Tensor: ``(G, L, B)`` cosines; ``[g, l, b]`` compares local
+            crop ``l`` of image ``b`` with global crop ``g`` of the same
+            image.
         """
-        glob = (global_views if isinstance(global_views, torch.Tensor) else
-                global_views[0])
-        size = self.input_size or tuple(glob.shape[-2:])
-        batch = glob.shape[0]
+        globs = ([global_views] if isinstance(global_views, torch.Tensor)
+                 else list(global_views))
+        if not globs:
+            raise ValueError('FaceAwareCropFilter: no global crop to score '
+                             'the local crops against')
+        size = self.input_size or tuple(globs[0].shape[-2:])
+        batch = globs[0].shape[0]
         if len(local_views) == 0:
-            return glob.new_zeros(0, batch)
+            return globs[0].new_zeros(len(globs), 0, batch)
         crops = torch.cat([self.embed(v, size) for v in local_views])
-        ref = self.embed(glob, size)
-        return (crops.view(len(local_views), batch, -1) *
-                ref.unsqueeze(0)).sum(-1)
+        refs = torch.cat([self.embed(g, size) for g in globs])
+        crops = crops.view(len(local_views), batch, -1)
+        refs = refs.view(len(globs), batch, -1)
+        return torch.einsum('gbd,lbd->glb', refs, crops)
 
     @torch.no_grad()
     def keep_mask(self, global_views: Union[torch.Tensor,
@@ -126,7 +155,15 @@ class FaceAwareCropFilter(BaseModule):
             local_views (list[Tensor]): ``L`` crops ``(B, C, h, w)``.
 
         Returns:
-            Tensor: ``(L, B)`` bool, False for a crop whose similarity is
-            below :attr:`threshold`.
+            Tensor: ``(L, B)`` bool, False for a crop whose similarities
+            to the global crops, combined by :attr:`reduce`, are below
+            :attr:`threshold`.
         """
-        return self.similarities(global_views, local_views) >= self.threshold
+        sims = self.similarities(global_views, local_views)
+        if self.reduce == 'max':
+            score = sims.max(0).values
+        elif self.reduce == 'min':
+            score = sims.min(0).values
+        else:
+            score = sims.mean(0)
+        return score >= self.threshold

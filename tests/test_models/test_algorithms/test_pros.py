@@ -4,7 +4,9 @@ from unittest import mock
 
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.logging import MMLogger
+from mmpretrain.structures import DataSample
 
 from facessl.registry import MODELS
 
@@ -29,11 +31,23 @@ def tiny_pros(**kwargs):
     return model
 
 
-def views(batch=2, n_local=2):
-    g = torch.Generator().manual_seed(0)
+def views(batch=2, n_local=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
     return ([torch.randn(batch, 3, 32, 32, generator=g) for _ in range(2)] +
             [torch.randn(batch, 3, 16, 16, generator=g)
              for _ in range(n_local)])
+
+
+def samples(num_views, batch=2):
+    """Data samples as PackInputs(meta_keys=('num_views', )) packs them."""
+    return [DataSample(metainfo=dict(num_views=num_views))
+            for _ in range(batch)]
+
+
+def with_clean(batch=2, n_local=2):
+    """(inputs, data samples): V augmented views then V un-augmented."""
+    x = views(batch, n_local) + views(batch, n_local, seed=1)
+    return x, samples(2 + n_local, batch)
 
 
 @pytest.fixture
@@ -74,6 +88,53 @@ def test_forward_backward_without_filter():
             assert p.grad is not None, name
 
 
+def test_paper_pairing_student_sees_only_locals():
+    """Eq. 2-3: the student runs on the local views only, the teacher on
+    the global views; the loss is the mean over the M x N pairs plus
+    me-max on the local predictions, recomputed here by hand."""
+    model = tiny_pros()
+    assert model.pairing == 'paper'
+    model.eval()  # no drop path: the recomputation sees the same network
+    seen = {'student': [], 'teacher': []}
+    model.backbone.register_forward_pre_hook(
+        lambda m, a: seen['student'].append(tuple(a[0].shape[-2:])))
+    model.teacher['backbone'].register_forward_pre_hook(
+        lambda m, a: seen['teacher'].append(tuple(a[0].shape[-2:])))
+    x = views(n_local=3)
+    losses = model(x, mode='loss')
+    assert seen == {'student': [(16, 16)], 'teacher': [(32, 32)]}
+    with torch.no_grad():
+        t = F.softmax(model.head.cosine_logits(model.forward_views(
+            x[:2], teacher=True)).view(2, 2, -1) / 0.025, -1)
+        s = model.head.cosine_logits(model.forward_views(x[2:])).view(
+            3, 2, -1)
+    log_s = F.log_softmax(s / 0.1, -1)
+    ce = sum(-(t[i, b] * log_s[j, b]).sum() for i in range(2)
+             for j in range(3) for b in range(2)) / (2 * 3 * 2)
+    mean = F.softmax(s / 0.1, -1).reshape(-1, s.shape[-1]).mean(0)
+    entropy = -(mean * mean.log()).sum()
+    assert losses['cross_entropy'].item() == pytest.approx(ce.item(),
+                                                           rel=1e-5)
+    assert losses['assign_entropy'].item() == pytest.approx(
+        entropy.item(), rel=1e-5)
+    assert losses['loss'].item() == pytest.approx(
+        (ce - entropy).item(), rel=1e-5)
+
+
+def test_dino_pairing_student_sees_all_views():
+    model = tiny_pros(pairing='dino')
+    seen = []
+    model.backbone.register_forward_pre_hook(
+        lambda m, a: seen.append(tuple(a[0].shape[-2:])))
+    model(views(), mode='loss')
+    assert sorted(seen) == [(16, 16), (32, 32)]
+    with pytest.raises(ValueError, match='pairing must be one of'):
+        tiny_pros(pairing='all')
+    with pytest.raises(ValueError, match="all 2 views are global"):
+        tiny_pros()(views()[:2], mode='loss')
+    assert torch.isfinite(model(views()[:2], mode='loss')['loss'])
+
+
 @pytest.mark.parametrize('threshold,dropped', [(-1.01, 0), (1.01, 4)])
 def test_crop_filter_drops_and_counts(recog_checkpoint, threshold,
                                       dropped):
@@ -84,19 +145,66 @@ def test_crop_filter_drops_and_counts(recog_checkpoint, threshold,
     assert not model.crop_filter.training
     for k, v in model.crop_filter.backbone.state_dict().items():
         assert torch.equal(v, state[k]), k
-    losses = model(views(), mode='loss')
+    x, data_samples = with_clean()
+    losses = model(x, data_samples, mode='loss')
     assert losses['num_dropped_crops'].item() == dropped
     assert torch.isfinite(losses['loss'])
     losses['loss'].backward()
     assert all(p.grad is None for p in model.crop_filter.parameters())
 
 
-def test_all_crops_dropped_equals_global_only_loss(recog_checkpoint):
+def test_crop_filter_scores_unaugmented_crops(recog_checkpoint):
+    """The filter gets the un-augmented copies (globals and locals), not
+    the augmented views the networks see; the copies do not reach the
+    student or the teacher."""
     path, _ = recog_checkpoint
-    model = tiny_pros(crop_filter=crop_filter(path, 1.01))
+    model = tiny_pros(crop_filter=crop_filter(path, -0.5))
+    x, data_samples = with_clean()
+    calls = []
+    real = model.crop_filter.keep_mask
+
+    def spy(globs, locs):
+        calls.append((list(globs), list(locs)))
+        return real(globs, locs)
+
+    model.crop_filter.keep_mask = spy
+    seen = []
+    model.backbone.register_forward_pre_hook(
+        lambda m, a: seen.append(a[0].clone()))
+    model(x, data_samples, mode='loss')
+    (globs, locs), = calls
+    assert len(globs) == 2 and len(locs) == 2
+    assert all(torch.equal(a, b) for a, b in zip(globs + locs, x[4:]))
+    assert torch.equal(seen[0], torch.cat(x[2:4]))  # augmented locals
+
+
+def test_crop_filter_needs_unaugmented_crops(recog_checkpoint):
+    path, _ = recog_checkpoint
+    model = tiny_pros(crop_filter=crop_filter(path, -0.5))
+    with pytest.raises(ValueError, match='un-augmented crops.*TwoImageView'):
+        model(views(), mode='loss')
+    with pytest.raises(ValueError, match='num_views=3 but the inputs are 4'):
+        model(views(), samples(3), mode='loss')
+    # without a filter the copies are ignored
+    x, data_samples = with_clean()
+    plain = tiny_pros()
+    plain.eval()
+    assert plain(x, data_samples, mode='loss')['loss'].item() == (
+        pytest.approx(plain(x[:4], mode='loss')['loss'].item()))
+
+
+@pytest.mark.parametrize('pairing', ['paper', 'dino'])
+def test_all_crops_dropped(recog_checkpoint, pairing):
+    """Paper pairing: no kept local crop leaves no pair (loss 0). DINO
+    pairing: only the global-global pairs are left."""
+    path, _ = recog_checkpoint
+    model = tiny_pros(crop_filter=crop_filter(path, 1.01), pairing=pairing)
     model.eval()  # no drop path: both calls see the same network
-    x = views()
-    masked = model(x, mode='loss')
+    x, data_samples = with_clean()
+    masked = model(x, data_samples, mode='loss')
+    if pairing == 'paper':
+        assert masked['loss'].item() == 0
+        return
     model.crop_filter = None
     globals_only = model(x[:2], mode='loss')
     assert masked['cross_entropy'].item() == pytest.approx(

@@ -6,7 +6,9 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 
-from facessl.registry import HOOKS, MODELS
+from mmengine.dataset import default_collate
+
+from facessl.registry import DATASETS, HOOKS, MODELS
 
 CONFIGS = [
     'configs/pros/pros_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py',
@@ -17,7 +19,8 @@ CONFIGS = [
 @pytest.mark.parametrize('path', CONFIGS)
 def test_pros_config_components(repo_root, path):
     cfg = Config.fromfile(osp.join(repo_root, path))
-    assert cfg.model.type == 'ProS' and 'crop_filter' not in cfg.model
+    assert cfg.model.type == 'ProS'
+    assert cfg.model.get('pairing', 'paper') == 'paper'
     assert cfg.model.head.type == 'PrototypeHead'
     assert (cfg.model.head.out_dim, cfg.model.head.num_prototypes) == (
         256, 1024)
@@ -37,13 +40,83 @@ def test_paper_config_sizes(repo_root):
     assert cfg.model.backbone.arch == 'deit-small'
     assert cfg.model.backbone.patch_size == 16
     multiview = cfg.train_dataloader.dataset.pipeline[0]
-    sizes = [p[0]['scale'] for p in multiview.transforms]
+    assert multiview.type == 'LAFSMultiView'
+    sizes = [p[0]['geometric'][0]['scale'] for p in multiview.transforms]
     assert sizes == [224, 224, 96]
     assert cfg.train_dataloader.batch_size * 8 == (
         cfg.auto_scale_lr.base_batch_size)
     assert cfg.max_epochs == 20 and cfg.param_scheduler[0].end == 2
     assert cfg.param_scheduler[0].start_factor * (
         cfg.optim_wrapper.optimizer.lr) == pytest.approx(2e-4)
+
+
+def test_paper_config_retrieval(repo_root):
+    """Face-aware retrieval is on, with an ArcFace IResNet-100 whose path
+    is the one variable `arcface_checkpoint`; the views are scored before
+    the photometric steps."""
+    cfg = Config.fromfile(osp.join(repo_root, CONFIGS[1]))
+    filt = cfg.model.crop_filter
+    assert filt.type == 'FaceAwareCropFilter'
+    assert filt.backbone.type == 'IResNet' and filt.backbone.arch == 'r100'
+    assert filt.checkpoint == cfg.arcface_checkpoint
+    assert (filt.threshold, filt.reduce, filt.input_size) == (-0.5, 'max',
+                                                              112)
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert pipeline[1].meta_keys == ('num_views', )
+    for view in pipeline[0].transforms:
+        geometric = [t['type'] for t in view[0]['geometric']]
+        assert geometric == ['RandomResizedCrop', 'RandomFlip']
+        assert 'RandomGrayscale' in [t['type']
+                                    for t in view[0]['photometric']]
+
+
+def test_paper_config_trains_one_step_with_retrieval(repo_root, tmp_path):
+    """The paper config at reduced size (cfg options on the built dicts):
+    data pipeline -> preprocessor -> ProS with a tiny ArcFace IResNet
+    scorer loaded from a checkpoint, one optimiser step."""
+    tiny_iresnet = dict(type='IResNet', arch=(1, 1, 1, 1), embed_dims=8)
+    torch.manual_seed(0)
+    path = tmp_path / 'arcface.pth'
+    torch.save({'state_dict': {
+        f'backbone.{k}': v
+        for k, v in MODELS.build(tiny_iresnet).state_dict().items()}}, path)
+    cfg = Config.fromfile(osp.join(repo_root, CONFIGS[1]))
+    views = 'train_dataloader.dataset.pipeline.0'
+    cfg.merge_from_dict({
+        'model.backbone.arch': 'deit-tiny',
+        'model.backbone.img_size': 32,
+        'model.head.in_channels': 192,
+        'model.head.hidden_dim': 32,
+        'model.head.num_prototypes': 64,
+        'model.crop_filter.backbone': tiny_iresnet,
+        'model.crop_filter.checkpoint': str(path),
+        'train_dataloader.dataset.img_size': 48,
+        'train_dataloader.dataset.num_identities': 2,
+        'train_dataloader.dataset.images_per_identity': 1,
+        f'{views}.num_views': [1, 1, 2],
+        f'{views}.transforms.0.0.geometric.0.scale': 32,
+        f'{views}.transforms.1.0.geometric.0.scale': 32,
+        f'{views}.transforms.2.0.geometric.0.scale': 16,
+    })
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    data = default_collate([dataset[0], dataset[1]])
+    assert [tuple(x.shape[-2:]) for x in data['inputs']] == (
+        [(32, 32)] * 2 + [(16, 16)] * 2) * 2
+    assert data['data_samples'][0].num_views == 4
+    model_cfg = cfg.model
+    model_cfg.data_preprocessor = cfg.data_preprocessor
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    calls = []
+    real = model.crop_filter.keep_mask
+    model.crop_filter.keep_mask = lambda g, l: calls.append(1) or real(g, l)
+    before = model.head.prototypes.clone()
+    log = model.train_step(data, wrapper)
+    assert calls == [1]
+    assert torch.isfinite(log['loss'])
+    assert 0 <= log['num_dropped_crops'].item() <= 4
+    assert not torch.equal(before, model.head.prototypes)
 
 
 def test_demo_config_trains_one_step(repo_root):

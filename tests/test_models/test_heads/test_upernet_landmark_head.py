@@ -69,3 +69,26 @@ def test_fresh_head_predicts_near_zero_maps():
     maps = head(_tiny_feats())
     assert maps.abs().max() < 0.02
     assert head.predictor.bias.abs().max() == 0
+
+
+def test_soft_ce_option():
+    """loss_type='soft_ce': the soft-label cross-entropy of each map to
+    its normalised Gaussian, on labelled points only."""
+    torch.manual_seed(0)
+    head = UperNetLandmarkHead(8, 3, channels=8, heatmap_size=16,
+                               loss_type='soft_ce',
+                               mask_key='landmarks_labelled')
+    feats = _tiny_feats()
+    points = torch.tensor([[[3., 4.], [10., 20.], [30., 2.]]] * 2)
+    samples = [DataSample(landmarks=p.numpy(),
+                          landmarks_labelled=[True, True, False])
+               for p in points]
+    loss = head.loss(feats, samples, (32, 32))['loss']
+    maps = head(feats)[:, :2].flatten(2)
+    target = render_gaussian_heatmaps(scale_points(points, 32, 16), 16,
+                                      2.)[:, :2].flatten(2)
+    target = target / target.sum(-1, keepdim=True)
+    naive = -(target * maps.log_softmax(-1)).sum(-1).mean()
+    assert loss.item() == pytest.approx(naive.item(), rel=1e-5)
+    with pytest.raises(ValueError, match="loss_type must be one of"):
+        UperNetLandmarkHead(8, 3, loss_type='l1')

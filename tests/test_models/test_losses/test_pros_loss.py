@@ -11,23 +11,30 @@ from facessl.models.losses.pros_loss import (mean_entropy, me_max,
 from facessl.registry import MODELS
 
 
-def naive_pros_loss(student_logits, teacher_probs, student_temp, keep):
-    """A deliberately naive loop over pairs and samples."""
+def naive_cross_entropy(logits, target, temp):
+    """H(target, softmax(logits / temp)) with Python floats."""
+    scaled = [float(x) / temp for x in logits]
+    lse = math.log(sum(math.exp(x) for x in scaled))
+    return -sum(float(p) * (x - lse) for p, x in zip(target, scaled))
+
+
+def naive_pros_loss(student_logits, teacher_probs, student_temp, keep,
+                    pairing):
+    """A deliberately naive loop over pairs and samples: the paper's
+    Eq. 2-3 (every teacher global x every student local view) or DINO's
+    pairing (every teacher global x every other student view)."""
     total, count = 0., 0
     n_t, n_s, batch = (teacher_probs.shape[0], student_logits.shape[0],
                        student_logits.shape[1])
     for i in range(n_t):
         for j in range(n_s):
-            if i == j:
+            if pairing == 'dino' and i == j:
                 continue
             for b in range(batch):
                 if not keep[j][b]:
                     continue
-                logits = [float(x) / student_temp
-                          for x in student_logits[j, b]]
-                lse = math.log(sum(math.exp(x) for x in logits))
-                total -= sum(float(p) * (x - lse) for p, x in zip(
-                    teacher_probs[i, b], logits))
+                total += naive_cross_entropy(
+                    student_logits[j, b], teacher_probs[i, b], student_temp)
                 count += 1
     return total / count
 
@@ -53,32 +60,46 @@ def test_teacher_sharpening_at_0025():
     assert teacher[0, 0] > 0.98 > 0.74 > student[0, 0] > 0.73
 
 
-def test_pros_loss_matches_naive_loop_with_mask():
+@pytest.mark.parametrize('pairing', ['paper', 'dino'])
+def test_pros_loss_matches_naive_loop_with_mask(pairing):
     g = torch.Generator().manual_seed(0)
     s = torch.randn(4, 3, 5, generator=g)
     t = F.softmax(torch.randn(2, 3, 5, generator=g) / 0.025, dim=-1)
     keep = torch.tensor([[1, 1, 1], [1, 1, 1], [1, 0, 1], [0, 0, 1]],
                         dtype=torch.bool)
-    got = pros_loss(s, t, 0.1, keep)
+    got = pros_loss(s, t, 0.1, keep, pairing=pairing)
     assert got.item() == pytest.approx(
-        naive_pros_loss(s, t, 0.1, keep.tolist()), rel=1e-5)
-    full = pros_loss(s, t, 0.1)
+        naive_pros_loss(s, t, 0.1, keep.tolist(), pairing), rel=1e-5)
+    full = pros_loss(s, t, 0.1, pairing=pairing)
     assert full.item() == pytest.approx(
-        naive_pros_loss(s, t, 0.1, [[True] * 3] * 4), rel=1e-5)
+        naive_pros_loss(s, t, 0.1, [[True] * 3] * 4, pairing), rel=1e-5)
     assert got.item() != pytest.approx(full.item())
 
 
-def test_pros_loss_hand_computed_two_views():
-    # one pair each way; uniform student over K=2 gives log 2 for any target
-    s = torch.zeros(2, 1, 2)
-    t = torch.tensor([[[1., 0.]], [[0.5, 0.5]]])
-    assert pros_loss(s, t, 0.1).item() == pytest.approx(math.log(2))
-    # student certain of prototype 0: CE = -log softmax([10, 0])_k
-    s = torch.tensor([[[1., 0.]], [[1., 0.]]])
-    lp0 = -math.log(1 + math.exp(-10.))
-    lp1 = -10 + lp0
-    want = (-lp0 - 0.5 * (lp0 + lp1)) / 2
-    assert pros_loss(s, t, 0.1).item() == pytest.approx(want, rel=1e-6)
+def test_paper_pairing_is_eq_2_3_by_hand():
+    """M = 2 globals, N = 3 locals, B = 1: the mean of the 6 cross-
+    entropies H(t_i, s_j), each written out."""
+    temp = 0.1
+    g = torch.Generator().manual_seed(3)
+    s = torch.randn(3, 1, 4, generator=g)  # local views only
+    t = F.softmax(torch.randn(2, 1, 4, generator=g) / 0.025, dim=-1)
+    terms = [
+        naive_cross_entropy(s[j, 0], t[i, 0], temp) for i in range(2)
+        for j in range(3)
+    ]
+    want = sum(terms) / 6
+    assert pros_loss(s, t, temp).item() == pytest.approx(want, rel=1e-6)
+    # the default is the paper's pairing, not DINO's (which would skip
+    # the pairs (0, 0) and (1, 1) and divide by 4)
+    dino = (sum(terms) - terms[0] - terms[4]) / 4
+    assert pros_loss(s, t, temp, pairing='dino').item() == pytest.approx(
+        dino, rel=1e-6)
+    assert abs(want - dino) > 1e-3
+    # a dropped local view leaves both of its pairs out of the mean
+    keep = torch.tensor([[True], [False], [True]])
+    want_kept = (terms[0] + terms[2] + terms[3] + terms[5]) / 4
+    assert pros_loss(s, t, temp, keep).item() == pytest.approx(
+        want_kept, rel=1e-6)
 
 
 def test_pros_loss_teacher_not_differentiated():
@@ -90,7 +111,13 @@ def test_pros_loss_teacher_not_differentiated():
 
 def test_pros_loss_bad_shapes():
     with pytest.raises(ValueError, match='first views'):
-        pros_loss(torch.zeros(1, 2, 3), torch.zeros(2, 2, 3), 0.1)
+        pros_loss(torch.zeros(1, 2, 3), torch.zeros(2, 2, 3), 0.1,
+                  pairing='dino')
+    with pytest.raises(ValueError, match='same batch and K'):
+        pros_loss(torch.zeros(1, 2, 3), torch.zeros(2, 3, 3), 0.1)
+    with pytest.raises(ValueError, match="pairing must be one of"):
+        pros_loss(torch.zeros(1, 2, 3), torch.zeros(2, 2, 3), 0.1,
+                  pairing='all')
     with pytest.raises(ValueError, match='keep_mask'):
         pros_loss(torch.zeros(3, 2, 3), torch.zeros(2, 2, 3), 0.1,
                   torch.ones(3, 3, dtype=torch.bool))
@@ -127,9 +154,24 @@ def test_pros_loss_module_combines_terms():
     keep[3, 0] = False
     out = loss(s, t, keep)
     ce = pros_loss(s, F.softmax(t / 0.025, -1), 0.1, keep)
+    assert out['cross_entropy'].item() == pytest.approx(
+        naive_pros_loss(s, F.softmax(t / 0.025, -1), 0.1, keep.tolist(),
+                        'paper'), rel=1e-5)
     probs = F.softmax(s / 0.1, -1)[keep]
     assert out['cross_entropy'].item() == pytest.approx(ce.item())
     assert out['mean_entropy'].item() == pytest.approx(
         mean_entropy(probs).item())
     assert out['loss'].item() == pytest.approx(
         ce.item() - 2 * mean_entropy(probs).item(), rel=1e-6)
+
+
+def test_pros_loss_module_all_dropped():
+    """Every student view dropped: no cross-entropy, no me-max, a finite
+    loss that still backpropagates (zero gradient)."""
+    loss = MODELS.build(dict(type='ProSLoss'))
+    s = torch.randn(2, 3, 6, requires_grad=True)
+    out = loss(s, torch.randn(2, 3, 6), torch.zeros(2, 3, dtype=torch.bool))
+    assert out['loss'].item() == 0 and out['cross_entropy'].item() == 0
+    assert out['mean_entropy'].item() > 0  # of all views, for the log
+    out['loss'].backward()
+    assert torch.equal(s.grad, torch.zeros_like(s))

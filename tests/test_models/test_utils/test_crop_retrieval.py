@@ -1,9 +1,10 @@
-"""Tests of FaceAwareCropFilter with a stand-in recognition backbone."""
+"""Tests of FaceAwareCropFilter: a stand-in embedding and a tiny IResNet."""
 import math
 
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from facessl.registry import MODELS
@@ -54,23 +55,36 @@ def build(checkpoint, **kwargs):
 
 def test_drops_exactly_crops_below_threshold(checkpoint):
     filt = build(checkpoint)
-    assert filt.threshold == -0.5 and not filt.training
-    # two images; the first global view points along x (image 0) and y
+    assert filt.threshold == -0.5 and filt.reduce == 'max'
+    assert not filt.training
+    # two images; the first global view points along x (image 0) and y,
+    # the second along z (cosine 0 to every crop below)
     glob = [colour_images([[1, 0, 0], [0, 1, 0]], 16),
-            colour_images([[0, 0, 1], [0, 0, 1]], 16)]  # ignored
+            colour_images([[0, 0, 1], [0, 0, 1]], 16)]
     cosines = [[0.9, -0.49, -0.51], [-1.0, 0.2, -0.6]]
     locals_ = []
     for j in range(3):
-        # crop j of image b has cosine cosines[b][j] to its global view
+        # crop j of image b has cosine cosines[b][j] to the first global
         rows = [unit(math.acos(cosines[0][j])),
                 [-math.sin(math.acos(cosines[1][j])), cosines[1][j], 0.]]
         locals_.append(colour_images(rows, 8))
     sims = filt.similarities(glob, locals_)
-    assert torch.allclose(sims, torch.tensor(cosines).t(), atol=1e-5)
-    mask = filt.keep_mask(glob, locals_)
+    assert sims.shape == (2, 3, 2)
+    assert torch.allclose(sims[0], torch.tensor(cosines).t(), atol=1e-5)
+    assert torch.allclose(sims[1], torch.zeros(3, 2), atol=1e-5)
+    # max over the globals: every crop matches the second one at 0
+    assert filt.keep_mask(glob, locals_).all()
+    # against the first global alone, crops below -0.5 go
+    mask = filt.keep_mask(glob[0], locals_)
     assert mask.tolist() == [[True, False], [True, True], [False, False]]
+    filt.reduce = 'mean'  # mean of (c, 0): dropped when c < -1
+    assert filt.keep_mask(glob, locals_).all()
+    filt.reduce = 'min'  # min(c, 0) < -0.5 exactly when c < -0.5
+    assert filt.keep_mask(glob, locals_).tolist() == mask.tolist()
     # crops are resized to the global view's size, one call per view
     assert set(filt.backbone.seen) == {(16, 16)}
+    with pytest.raises(ValueError, match='reduce must be one of'):
+        build(checkpoint, reduce='sum')
 
 
 def test_threshold_and_input_size(checkpoint):
@@ -80,6 +94,50 @@ def test_threshold_and_input_size(checkpoint):
     assert filt.keep_mask(glob, crops).tolist() == [[True], [False]]
     assert set(filt.backbone.seen) == {(12, 12)}
     assert filt.keep_mask(glob, []).shape == (0, 1)
+
+
+TINY_IRESNET = dict(type='IResNet', arch=(1, 1, 1, 1), embed_dims=8)
+
+
+def test_tiny_arcface_iresnet_scores_every_global(tmp_path):
+    """A tiny ArcFace IResNet from a saved facessl checkpoint (backbone
+    under 'backbone.'): the mask equals a naive per-crop computation with
+    the max over both globals, and differs from scoring the first global
+    only."""
+    torch.manual_seed(0)
+    net = MODELS.build(TINY_IRESNET).eval()
+    path = tmp_path / 'arcface.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in net.state_dict().items()}}, path)
+    g = torch.Generator().manual_seed(0)
+    globs = [torch.randn(2, 3, 112, 112, generator=g) for _ in range(2)]
+    locs = [torch.randn(2, 3, 56, 56, generator=g) for _ in range(2)]
+
+    def embed(img):
+        img = F.interpolate(img[None], size=(112, 112), mode='bilinear',
+                            align_corners=False, antialias=True)
+        with torch.no_grad():
+            return F.normalize(net(img)[-1][0], dim=0)
+
+    naive = torch.tensor([[[float(embed(globs[i][b]) @ embed(locs[j][b]))
+                            for b in range(2)] for j in range(2)]
+                          for i in range(2)])
+    # a threshold between a crop's two similarities: kept by its better
+    # global, dropped by the other
+    j, b = 0, 0
+    lo, hi = sorted(naive[:, j, b].tolist())
+    threshold = (lo + hi) / 2
+    filt = MODELS.build(dict(type='FaceAwareCropFilter',
+                             backbone=TINY_IRESNET, checkpoint=str(path),
+                             prefix='backbone.', input_size=112,
+                             threshold=threshold))
+    sims = filt.similarities(globs, locs)
+    assert torch.allclose(sims, naive, atol=1e-4)
+    mask = filt.keep_mask(globs, locs)
+    assert torch.equal(mask, naive.max(0).values >= threshold)
+    assert mask[j, b]
+    worse = 0 if naive[0, j, b] < naive[1, j, b] else 1
+    assert not filt.keep_mask(globs[worse], locs)[j, b]
 
 
 def test_frozen_eval_and_not_reinitialised(checkpoint, tmp_path):
