@@ -26,9 +26,9 @@ _TUNED = False
 def tune_cpu_allocator() -> bool:
     """Make glibc keep and reuse freed memory (see the module docstring).
 
-    Call once at start-up of a CPU training/benchmark process (the lead's
-    ``tools/train.py`` may call it when no CUDA device is used). A no-op on
-    other platforms or C libraries.
+    Call once at start-up of a CPU training/benchmark process
+    (``tools/train.py`` does when no CUDA device is used). A no-op on other
+    platforms or C libraries.
 
     Returns:
         bool: True if both settings were applied (now or before).
