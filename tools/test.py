@@ -52,7 +52,7 @@ def main():
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.out:
+    if args.out and runner.rank == 0:
         with open(args.out, 'w') as f:
             json.dump({k: float(v) if hasattr(v, '__float__') else v
                        for k, v in metrics.items()}, f, indent=2)
