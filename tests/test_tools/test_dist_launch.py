@@ -7,12 +7,12 @@ process left, and the last checkpoint must load and resume; then
 equality tests in test_two_vs_one.py are the complete 2-process trainings,
 one of them as two nodes on one host.)
 """
+import importlib
 import json
 import os
 import os.path as osp
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -21,8 +21,6 @@ from facessl.utils.checkpoint import load_local_checkpoint
 
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
-sys.path.insert(0, HERE)
-from _dist_probe import free_port, launch_env, run_one_process  # noqa: E402
 
 CONFIG = """
 _base_ = ['{base}']
@@ -75,17 +73,26 @@ def rank_of(pid):
 
 
 @pytest.fixture(scope='module')
-def killed_run(tmp_path_factory):
+def probe():
+    """The test helpers of ``_dist_probe`` (this folder importable)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(HERE)
+        yield importlib.import_module('_dist_probe')
+
+
+@pytest.fixture(scope='module')
+def killed_run(tmp_path_factory, probe):
     """Train with 2 processes, kill -9 rank 1 after ``epoch_2.pth``."""
     tmp = tmp_path_factory.mktemp('killed')
     cfg = tmp / 'dino_kill.py'
     cfg.write_text(CONFIG.format(base=osp.join(ROOT, BASE)))
     work = tmp / 'work'
+    log = open(tmp / 'log.txt', 'w')
     proc = subprocess.Popen(
         [osp.join(ROOT, 'tools', 'dist_train.sh'), str(cfg), '2',
          '--work-dir', str(work)],
-        env=launch_env(PORT=free_port()), cwd=ROOT,
-        stdout=open(tmp / 'log.txt', 'w'), stderr=subprocess.STDOUT,
+        env=probe.launch_env(PORT=probe.free_port()), cwd=ROOT,
+        stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True)
     try:
         deadline = time.time() + 400
@@ -106,17 +113,21 @@ def killed_run(tmp_path_factory):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        log.close()
     return dict(cfg=cfg, work=work, returncode=returncode, elapsed=elapsed,
                 left=left, log=(tmp / 'log.txt').read_text())
 
 
 def test_killed_rank_ends_the_whole_job(killed_run):
     assert killed_run['returncode'] != 0, killed_run['log'][-2000:]
+    assert 'Signal 9 (SIGKILL) received by PID' in killed_run['log']
+    print(f"job ended {killed_run['elapsed']:.1f} s after the kill")
     assert killed_run['elapsed'] < 120
     assert killed_run['left'] == []
 
 
-def test_last_checkpoint_is_intact_and_resumes(killed_run, tmp_path):
+def test_last_checkpoint_is_intact_and_resumes(killed_run, probe,
+                                              tmp_path):
     work = killed_run['work']
     with open(work / 'last_checkpoint') as f:
         last = f.read().strip()
@@ -128,13 +139,14 @@ def test_last_checkpoint_is_intact_and_resumes(killed_run, tmp_path):
     cfg.write_text(f"_base_ = ['{killed_run['cfg']}']\n"
                    f'train_cfg = dict(max_epochs={epoch + 1})\n'
                    'resume = True\n')
-    run_one_process(cfg, work, batch_size=4)
+    probe.run_one_process(cfg, work, batch_size=4)
     resumed = load_local_checkpoint(str(work / f'epoch_{epoch + 1}.pth'))
     assert resumed['meta']['epoch'] == epoch + 1
     assert resumed['meta']['iter'] == ckpt['meta']['iter'] + 1
 
 
-def test_dist_test_evaluates_with_two_processes(killed_run, tmp_path):
+def test_dist_test_evaluates_with_two_processes(killed_run, probe,
+                                                tmp_path):
     with open(killed_run['work'] / 'last_checkpoint') as f:
         last = f.read().strip()
     out = tmp_path / 'metrics.json'
@@ -142,7 +154,8 @@ def test_dist_test_evaluates_with_two_processes(killed_run, tmp_path):
         [osp.join(ROOT, 'tools', 'dist_test.sh'), str(killed_run['cfg']),
          last, '2', '--work-dir', str(tmp_path / 'test'), '--out',
          str(out)],
-        env=launch_env(PORT=free_port()), cwd=ROOT, capture_output=True,
+        env=probe.launch_env(PORT=probe.free_port()), cwd=ROOT,
+        capture_output=True,
         text=True, timeout=400)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     metrics = json.loads(out.read_text())

@@ -17,11 +17,11 @@ Tolerance: the losses agree to rtol 1e-5 and the weights to atol 1e-4 after
 backward passes summed by all-reduce vs one pass), ~1e-7 relative per
 operation; AdamW then turns gradients that are analytically zero (the
 attention key bias: softmax ignores a shift) into fp32 noise of ~1e-10,
-which its eps=1e-8 scales to updates of ~lr x 1e-2 (measured 1.7e-5 at
-lr 1e-3) that differ between the runs. LARS (FRA) scales each update by
-the weight norm over the gradient norm, so there too a tiny gradient gets
-a visible update. A wrong data split or a centre that is not all-reduced
-changes the step-2 loss in the third decimal.
+which its eps=1e-8 scales to updates of a few per cent of lr (lr is
+5e-4 to 1e-3 here) that differ between the runs. Measured: losses 0.7-1.4e-7
+relative, weights 1.7e-5 (DINO), 3.3e-5 (LAFS), 1.2e-7 (FRA); for scale,
+one process's own loss differs from the global mean by 1-23 %, so a wrong
+data split or a batch statistic that is not all-reduced fails the test.
 
 The FRA pair runs as two "nodes" of one process each on 127.0.0.1
 (``NNODES=2``, node ranks 0 and 1): the multi-node path of the launcher.
