@@ -102,6 +102,7 @@ def setup_cpu_dist(cfg: Config) -> None:
         return
     dist_cfg = dict(cfg.get('env_cfg', {}).get('dist_cfg', {}))
     backend = dist_cfg.pop('backend', 'gloo')
+    dist_cfg.pop('init_backend', None)  # MMEngine's key (torch here)
     if 'timeout' in dist_cfg:
         dist_cfg['timeout'] = datetime.timedelta(
             seconds=dist_cfg['timeout'])

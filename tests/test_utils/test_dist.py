@@ -75,7 +75,8 @@ def test_cpu_slurm_start_builds_gloo_group_and_cpu_ddp(env):
     env.setenv('MASTER_PORT', str(port))
     cfg = Config(dict(
         launcher='slurm', sync_bn='torch',
-        env_cfg=dict(dist_cfg=dict(backend='gloo', timeout=60)),
+        env_cfg=dict(dist_cfg=dict(backend='gloo', timeout=60,
+                                     init_backend='torch')),
         model=dict(norm_cfg=dict(type='SyncBN'))))
     try:
         setup_cpu_dist(cfg)
