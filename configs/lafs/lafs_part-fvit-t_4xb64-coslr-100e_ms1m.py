@@ -18,9 +18,6 @@
 # Landmark perturbation alpha = 2 px (the paper's best ablation; the
 # release uses 5: model.landmark_augs.*.0.alpha). kNN identity accuracy on
 # held-out synthetic identities is the (cheap) validation.
-# Multi-GPU: nothing to synchronise (LayerNorm only; the frozen landmark
-# CNN has no BatchNorm); each process draws its own augmentations and
-# landmark perturbations (seeded by rank); the DINO centre is all-reduced.
 _base_ = [
     '../_base_/models/lafs_part-fvit-t.py',
     '../_base_/datasets/synthetic_faces_lafs.py',
