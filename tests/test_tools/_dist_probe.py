@@ -4,9 +4,10 @@ The worker processes import this module through ``custom_imports`` (this
 folder is put on ``PYTHONPATH``).
 
 MMEngine formats the whole config with yapf five times per run (config
-dump, environment log, message hub, visualiser, checkpoint meta): ~15 s of
-CPU per tiny run here, more than the training. These tests do not read
-that text, so their runs keep it unformatted (still valid Python): the
+dump, environment log, message hub, visualiser, checkpoint meta): 0.6-1 s
+of CPU each for these configs, as much as the 3 training steps. These
+tests do not read that text, so their runs keep it unformatted (still
+valid Python): the
 workers when ``PLAIN_CONFIG_TEXT=1`` (set by :func:`launch_env`),
 :func:`run_one_process` while it runs.
 """
