@@ -1,4 +1,5 @@
 """facessl.utils.dist: launcher environment and the CPU (gloo) start-up."""
+import os
 import socket
 
 import pytest
@@ -28,7 +29,6 @@ def test_slurm_variables_become_torch_ones(env):
     env.setenv('SLURM_LOCALID', '1')
     env.setenv('MASTER_ADDR', 'node7')
     export_launcher_env('slurm')
-    import os
     assert (os.environ['RANK'], os.environ['WORLD_SIZE'],
             os.environ['LOCAL_RANK']) == ('5', '8', '1')
     assert os.environ['MASTER_ADDR'] == 'node7'
