@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 from facessl.registry import RUNNERS
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
                                   load_tool_config, parse_tool_args)
+from facessl.utils.dist import setup_cpu_dist
 
 
 def parse_args():
@@ -47,10 +48,11 @@ def main():
     cfg.load_from, cfg.resume = args.checkpoint, False
     cfg.launcher = args.launcher
     adapt_dist_backend(cfg)
+    setup_cpu_dist(cfg)  # gloo process group on CPU
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
         Runner.from_cfg(cfg)
     metrics = runner.test()
-    if args.out:
+    if args.out and runner.rank == 0:
         with open(args.out, 'w') as f:
             json.dump({k: float(v) if hasattr(v, '__float__') else v
                        for k, v in metrics.items()}, f, indent=2)

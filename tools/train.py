@@ -11,6 +11,7 @@ from facessl.registry import RUNNERS
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
                                   enable_amp, load_tool_config,
                                   parse_tool_args)
+from facessl.utils.dist import setup_cpu_dist
 
 
 def parse_args():
@@ -78,6 +79,7 @@ def main():
     cfg = load_tool_config(args.config, args.cfg_options,
                            args.trust_checkpoint)
     cfg = merge_args(cfg, args)
+    setup_cpu_dist(cfg)  # gloo process group on CPU
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
     else:

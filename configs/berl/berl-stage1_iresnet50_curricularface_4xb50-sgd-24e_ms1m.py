@@ -80,3 +80,7 @@ param_scheduler = [
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
 default_hooks = dict(checkpoint=dict(interval=1))
+
+# 4 GPUs: every BatchNorm becomes SyncBatchNorm (statistics of the global
+# batch of 200); without CUDA (gloo) each process keeps its own.
+sync_bn = 'torch'

@@ -68,3 +68,7 @@ custom_hooks = [
     dict(type='BERLVisualizationHook', interval=1, num_samples=4),
     dict(type='PartialFCCheckpointHook'),
 ]
+
+# 4 GPUs: every BatchNorm becomes SyncBatchNorm (statistics of the global
+# batch of 200); without CUDA (gloo) each process keeps its own.
+sync_bn = 'torch'

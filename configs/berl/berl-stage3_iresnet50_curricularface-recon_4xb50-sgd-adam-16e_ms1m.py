@@ -36,3 +36,7 @@ param_scheduler = dict(
                 end=max_epochs)])
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=1)
+
+# 4 GPUs: every BatchNorm becomes SyncBatchNorm (statistics of the global
+# batch of 200); without CUDA (gloo) each process keeps its own.
+sync_bn = 'torch'

@@ -11,6 +11,11 @@
 # loosely cropped faces; for insightface train.rec/train.idx use the
 # RecordIO dataset type instead). kNN identity accuracy on held-out
 # synthetic identities is the (cheap) validation.
+# Multi-GPU: BatchNorm is SyncBN (backbone and MLPs), statistics of the
+# whole batch of 1024 as in the paper; on CPU (gloo) SyncBN is unavailable
+# and each process normalises with its own batch, and each process draws
+# its own augmentations (seeded by rank), so N processes match one only up
+# to these.
 _base_ = [
     '../_base_/models/fra_resnet50.py',
     '../_base_/datasets/synthetic_faces_fra.py',

@@ -40,7 +40,9 @@ def semantic_consistency_loss(online: torch.Tensor,
                               target: torch.Tensor,
                               coords: torch.Tensor,
                               valid: torch.Tensor,
-                              eps: float = 1e-8) -> torch.Tensor:
+                              eps: float = 1e-8,
+                              num_valid: Optional[torch.Tensor] = None
+                              ) -> torch.Tensor:
     """Cross-entropy between assignments at corresponding pixels.
 
     For every pixel ``i`` of view ``a``'s grid that view ``b`` also sees
@@ -62,6 +64,10 @@ def semantic_consistency_loss(online: torch.Tensor,
             pixel of ``a`` (:func:`view_correspondence`).
         valid (Tensor): (B, h*w) bool, the pixel lies inside ``b``.
         eps (float): floor of ``p`` in the log. Defaults to 1e-8.
+        num_valid (Tensor, optional): ``|V|``; defaults to this batch's
+            count. Data-parallel training passes the mean count over the
+            processes, so that the averaged gradients are those of the mean
+            over the valid pixels of the whole global batch.
 
     Returns:
         Tensor: scalar, mean over the valid pixels of the batch.
@@ -70,7 +76,9 @@ def semantic_consistency_loss(online: torch.Tensor,
     logp = online.flatten(2).transpose(1, 2).clamp_min(eps).log()
     ce = -(q * logp).sum(-1)
     mask = valid.to(ce.dtype)
-    return (ce * mask).sum() / mask.sum().clamp_min(1.)
+    if num_valid is None:
+        num_valid = mask.sum()
+    return (ce * mask).sum() / num_valid.clamp_min(1.)
 
 
 @MODELS.register_module()
@@ -250,8 +258,12 @@ class SemanticConsistencyLoss(nn.Module):
         else:
             target = target_assignments(cosine, self.center,
                                         self.target_temp)
+        # the mean count over processes: each process's sum / it, averaged
+        # by DDP, is the mean over all valid pixels (1 process = N)
+        num_valid = valid.sum().to(online.dtype)
+        all_reduce(num_valid, op='mean')
         loss = semantic_consistency_loss(online, target, coords, valid,
-                                         self.eps)
+                                         self.eps, num_valid)
         if self.info_weight > 0:
             loss = loss - self.info_weight * pixel_region_information(
                 online)
