@@ -97,8 +97,9 @@ class PreemptionHook(Hook):
     ``LOWEST``) writes ``iter_<N>.pth`` atomically next to the other
     checkpoints, points ``last_checkpoint`` at it, and raises
     :class:`TrainingInterrupted` (``tools/train.py`` exits with
-    ``128 + signal``). A second signal of the same kind acts at once, as
-    without this hook. A signal during validation stops once it ends. In
+    ``128 + signal``). A second signal, or one that comes after training
+    ended (also by an error), acts as without this hook (Ctrl-C twice
+    interrupts at once). A signal during validation stops once it ends. In
     distributed runs all ranks agree on the stop (a one-number all-reduce
     per iteration).
 
@@ -126,14 +127,27 @@ class PreemptionHook(Hook):
         self._previous = {}
         self._pending = None
         self._training = False
+        self._train_code = None
 
     # -- signals -----------------------------------------------------------
     def _handle(self, signum, frame) -> None:
-        if self._received:  # second signal: behave as without the hook
-            signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+        if self._received or not self._training_on(frame):
+            # a second signal, or training ended (possibly by an error):
+            # behave as without the hook
+            previous = self._previous.get(signum, signal.SIG_DFL)
+            self._uninstall()
+            signal.signal(signum, previous)
             signal.raise_signal(signum)
             return
         self._received = signum
+
+    def _training_on(self, frame) -> bool:
+        """Whether ``frame``'s stack is inside the runner's ``train``."""
+        while frame is not None:
+            if frame.f_code is self._train_code:
+                return True
+            frame = frame.f_back
+        return False
 
     def _install(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -194,6 +208,7 @@ class PreemptionHook(Hook):
         """Catch the signals; continue a mid-epoch checkpoint where it was."""
         self._received = 0
         self._training = True
+        self._train_code = type(runner).train.__code__
         self._install()
         pending, self._pending = self._pending, None
         loop = runner.train_loop
