@@ -1,9 +1,9 @@
 """Real ``tools/train.py`` runs: bad pointers, stale temporaries, signals.
 
 A tiny classifier (4 iterations per epoch, random crops and flips drawn
-from NumPy's RNG in the main process, SGD with momentum) is trained for 2
-epochs once, uninterrupted; every other run must end with exactly its
-weights and optimiser state.
+from NumPy's RNG in the main process, stochastic depth drawn from torch's,
+SGD with momentum) is trained for 2 epochs once, uninterrupted; every
+other run must end with exactly its weights and optimiser state.
 """
 import os
 import os.path as osp
@@ -20,6 +20,7 @@ from tests.conftest import REPO_ROOT
 TINY = osp.join(REPO_ROOT, 'tests/data/configs/tiny-cls_synthetic-faces.py')
 TRAIN = osp.join(REPO_ROOT, 'tools/train.py')
 CONFIG = f"""_base_ = ['{TINY}']
+model = dict(backbone=dict(drop_path_rate=0.3))
 train_dataloader = dict(batch_size=4, dataset=dict(pipeline=[
     dict(type='RandomResizedCrop', scale=32, crop_ratio_range=(0.5, 1.0)),
     dict(type='RandomFlip', prob=0.5),
