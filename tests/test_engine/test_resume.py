@@ -1,10 +1,13 @@
 """Stop, resume, and continue exactly like an uninterrupted run."""
+import glob
 import os
+import os.path as osp
 import signal
 import time
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.hooks import Hook
 from torch import nn
 
@@ -168,3 +171,17 @@ def test_nan_guard_sees_weights_and_not_overflowing_sums():
         model[0].bias[1] = float('inf')
         model[1].running_var[0] = float('nan')
     assert non_finite_tensors(model) == ['0.bias', '1.running_var']
+
+
+def test_every_config_runs_with_the_crash_safety_hooks(repo_root):
+    """Configs that list their own custom_hooks must keep these too."""
+    paths = [p for p in glob.glob(osp.join(repo_root, 'configs/**/*.py'),
+                                  recursive=True) if '_base_' not in p]
+    assert len(paths) > 10
+    for path in paths:
+        cfg = Config.fromfile(path)
+        hooks = [h['type'] for h in cfg.custom_hooks]
+        for name in ('NaNGuardHook', 'EpochSeedHook', 'PreemptionHook'):
+            assert name in hooks, f'{path}: custom_hooks lacks {name}'
+        assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook', \
+            path
