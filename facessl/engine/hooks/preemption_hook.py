@@ -7,8 +7,8 @@ from typing import Optional
 
 import numpy as np
 import torch
-from mmengine.dist import all_gather_object, all_reduce, get_rank, \
-    get_world_size, is_main_process
+from mmengine.dist import (all_gather_object, all_reduce, get_rank,
+                           get_world_size, is_main_process)
 from mmengine.hooks import CheckpointHook, Hook
 from mmengine.runner import EpochBasedTrainLoop
 
