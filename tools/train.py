@@ -1,17 +1,20 @@
 """Train a facessl model: ``python tools/train.py CONFIG [options]``."""
 import argparse
 import os.path as osp
+import sys
 
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from facessl.engine.cpu_allocator import tune_cpu_allocator
+from facessl.engine.hooks import TrainingInterrupted
 from facessl.registry import RUNNERS
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
                                   enable_amp, load_tool_config,
                                   parse_tool_args)
 from facessl.utils.dist import setup_cpu_dist
+from facessl.utils.resume import find_resume_checkpoint
 
 
 def parse_args():
@@ -61,7 +64,9 @@ def merge_args(cfg: Config, args) -> Config:
     if args.no_validate:
         cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
+        # the pointer's file, or the newest loadable checkpoint (warned)
+        cfg.load_from = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = cfg.load_from is not None
     elif args.resume is not None:
         cfg.resume, cfg.load_from = True, args.resume
     cfg.launcher = args.launcher
@@ -84,7 +89,11 @@ def main():
         runner = RUNNERS.build(cfg)
     else:
         runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except TrainingInterrupted as stop:  # SIGTERM/SIGINT: saved, resumable
+        print(stop, file=sys.stderr)
+        sys.exit(stop.exit_code)
 
 
 if __name__ == '__main__':

@@ -7,9 +7,11 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # 'local_atomic' writes to a temporary file and renames it into place,
-    # so a crash during a save never leaves a half-written checkpoint.
+    # so a crash during a save never leaves a half-written checkpoint; the
+    # facessl hook also writes `last_checkpoint` atomically and removes the
+    # temporaries of an earlier killed save at start-up.
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         interval=1,
         max_keep_ckpts=3,
         backend_args=dict(backend='local_atomic')),
@@ -17,7 +19,8 @@ default_hooks = dict(
 )
 
 custom_hooks = [
-    # Stops on a NaN/inf loss before the checkpoint hook can save it.
+    # Stops on a NaN/inf loss or weight before the checkpoint hook can
+    # save it.
     dict(type='NaNGuardHook'),
     # Reseeds every epoch from (seed, rank, epoch), so a resumed run
     # continues exactly as an uninterrupted one.
@@ -25,6 +28,9 @@ custom_hooks = [
     # Partial FC heads: checkpoints hold the whole optimiser state of the
     # sharded class centres (does nothing for other models).
     dict(type='PartialFCCheckpointHook'),
+    # On SIGTERM/SIGINT: finish the iteration, save a checkpoint that
+    # resumes bit for bit (also mid-epoch), exit with 128 + signal.
+    dict(type='PreemptionHook'),
 ]
 
 env_cfg = dict(

@@ -64,6 +64,7 @@ default_hooks = dict(checkpoint=dict(interval=max_epochs))
 custom_hooks = [
     dict(type='NaNGuardHook'),
     dict(type='EpochSeedHook'),
+    dict(type='PreemptionHook'),
     # input / shaded depth / albedo / shading / reconstruction / yaw +-30
     dict(type='BERLVisualizationHook', interval=1, num_samples=4),
 ]

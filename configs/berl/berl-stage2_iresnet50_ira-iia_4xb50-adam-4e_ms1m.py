@@ -65,6 +65,7 @@ default_hooks = dict(checkpoint=dict(interval=1))
 custom_hooks = [
     dict(type='NaNGuardHook'),
     dict(type='EpochSeedHook'),
+    dict(type='PreemptionHook'),
     dict(type='BERLVisualizationHook', interval=1, num_samples=4),
     dict(type='PartialFCCheckpointHook'),
 ]

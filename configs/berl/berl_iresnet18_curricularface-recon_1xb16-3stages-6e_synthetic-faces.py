@@ -47,6 +47,7 @@ default_hooks = dict(checkpoint=dict(interval=max_epochs))
 custom_hooks = [
     dict(type='NaNGuardHook'),
     dict(type='EpochSeedHook'),
+    dict(type='PreemptionHook'),
     dict(type='BERLStageHook', stage_epochs=stage_epochs),
     dict(type='BERLVisualizationHook', interval=1, num_samples=4),
 ]

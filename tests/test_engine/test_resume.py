@@ -1,10 +1,17 @@
 """Stop, resume, and continue exactly like an uninterrupted run."""
+import glob
 import os
+import os.path as osp
+import signal
+import time
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.hooks import Hook
+from torch import nn
 
+from facessl.engine.hooks.nan_guard import non_finite_tensors
 from tests.test_engine.toy_runner import build_runner
 
 
@@ -122,3 +129,59 @@ def test_failure_during_save_keeps_previous_checkpoint(tmp_path, monkeypatch):
     assert (tmp_path / 'last_checkpoint').read_text().endswith('epoch_1.pth')
     ckpt = torch.load(tmp_path / 'epoch_1.pth', weights_only=True)
     assert ckpt['meta']['epoch'] == 1
+
+
+def test_last_checkpoint_pointer_is_written_atomically(tmp_path, monkeypatch):
+    """A crash while the pointer of epoch 2 is written keeps epoch 1's."""
+    import facessl.utils.fileio as fileio
+    real_replace = fileio.os.replace
+    pointer = tmp_path / 'last_checkpoint'
+
+    def crash_on_second_pointer(src, dst):
+        if dst.endswith('last_checkpoint') and pointer.exists():
+            raise OSError('simulated crash while writing the pointer')
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(fileio.os, 'replace', crash_on_second_pointer)
+    with pytest.raises(OSError, match='writing the pointer'):
+        build_runner(tmp_path, max_epochs=3).train()
+    assert pointer.read_text() == str(tmp_path / 'epoch_1.pth')
+    files = os.listdir(tmp_path)
+    assert 'epoch_2.pth' in files
+    assert not [f for f in files if f.endswith('.tmp')]
+
+
+def test_signal_after_a_failed_run_acts_as_without_the_hook(tmp_path):
+    """The preemption hook lets go of SIGINT once training has ended."""
+    with pytest.raises(Interrupted):
+        build_runner(tmp_path, max_epochs=2,
+                     extra_hooks=[CrashAfterEpoch(1)]).train()
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(1)  # the handler runs at the next bytecode boundary
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_nan_guard_sees_weights_and_not_overflowing_sums():
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    with torch.no_grad():
+        model[0].weight.fill_(3e38)  # finite, but its sum overflows
+    assert non_finite_tensors(model) == []
+    with torch.no_grad():
+        model[0].bias[1] = float('inf')
+        model[1].running_var[0] = float('nan')
+    assert non_finite_tensors(model) == ['0.bias', '1.running_var']
+
+
+def test_every_config_runs_with_the_crash_safety_hooks(repo_root):
+    """Configs that list their own custom_hooks must keep these too."""
+    paths = [p for p in glob.glob(osp.join(repo_root, 'configs/**/*.py'),
+                                  recursive=True) if '_base_' not in p]
+    assert len(paths) > 10
+    for path in paths:
+        cfg = Config.fromfile(path)
+        hooks = [h['type'] for h in cfg.custom_hooks]
+        for name in ('NaNGuardHook', 'EpochSeedHook', 'PreemptionHook'):
+            assert name in hooks, f'{path}: custom_hooks lacks {name}'
+        assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook', \
+            path

@@ -1,5 +1,7 @@
 """facessl.engine.hooks."""
+from .checkpoint_hook import AtomicCheckpointHook
 from .nan_guard import NaNGuardHook
+from .preemption_hook import PreemptionHook, TrainingInterrupted
 from .seed_hook import EpochSeedHook
 from .validate_at_start import ValidateAtStartHook
 from .visualization_hook import SSLVisualizationHook  # noqa: F401
