@@ -36,7 +36,7 @@ whole ``(C, D)`` matrix (gathered at save, sliced at load), so a run
 resumes with any number of processes; ``PartialFCCheckpointHook`` does the
 same for the optimiser state of the centres.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.distributed as dist
@@ -50,7 +50,7 @@ from facessl.registry import MODELS
 from ..losses.dist_softmax import dist_softmax_cross_entropy
 from ..utils.sharding import (ShardInfo, dist_world, gather_rows,
                               shard_range, slice_rows)
-from .margin_head import build_margin
+from .margin_head import MarginHead, build_margin
 
 
 def _all_gather_cat(x: torch.Tensor) -> Tuple[torch.Tensor, List[int]]:
@@ -185,15 +185,7 @@ class PartialFCHead(ClsHead):
             except ValueError as e:
                 raise ValueError(f'PartialFCHead: {key}: {e}') from None
 
-    def pre_logits(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
-                   ) -> torch.Tensor:
-        """The embedding ``(N, in_channels)``: the last of ``feats``."""
-        x = feats if isinstance(feats, torch.Tensor) else feats[-1]
-        if x.dim() != 2 or x.shape[1] != self.in_channels:
-            raise ValueError(f'PartialFCHead: expected embeddings of shape '
-                             f'(batch, {self.in_channels}), got '
-                             f'{tuple(x.shape)}')
-        return x
+    pre_logits = MarginHead.pre_logits  # the last of feats, (N, D)
 
     def forward(self, feats: Union[torch.Tensor, Tuple[torch.Tensor]]
                 ) -> torch.Tensor:
