@@ -9,6 +9,8 @@ are MMEngine's, with those parameters put on DDP's ignore list and flagged
 Select them in a config with ``model_wrapper_cfg=dict(type=
 'FaceDistributedDataParallel')`` or ``'FaceSeparateDistributedDataParallel'``
 (one DDP per sub-module, for models trained with several optimisers).
+MMEngine's ``Runner.wrap_model`` looks wrapper types up in MMEngine's own
+registry, not in the scope of the config, so they are registered there too.
 """
 from typing import List
 
@@ -16,6 +18,8 @@ import torch.nn as nn
 from mmengine.device import get_device
 from mmengine.model import (MMDistributedDataParallel,
                             MMSeparateDistributedDataParallel)
+
+from mmengine.registry import MODEL_WRAPPERS as MMENGINE_WRAPPERS
 
 from facessl.registry import MODEL_WRAPPERS
 
@@ -72,3 +76,9 @@ class FaceSeparateDistributedDataParallel(MMSeparateDistributedDataParallel):
                     find_unused_parameters=find_unused_parameters,
                     **kwargs)
             module._modules[name] = sub
+
+
+for _wrapper in (FaceDistributedDataParallel,
+                 FaceSeparateDistributedDataParallel):
+    if _wrapper.__name__ not in MMENGINE_WRAPPERS.module_dict:
+        MMENGINE_WRAPPERS.register_module(module=_wrapper)

@@ -1,12 +1,17 @@
-"""Checkpoints hold the whole optimiser state of sharded class centres.
+"""Checkpoints hold the whole sharded class centres and their optimiser
+state.
 
-MMEngine writes the checkpoint of rank 0 only. Partial FC's centres are
-sharded over the processes (:mod:`facessl.models.utils.sharding`); the
-head gathers its weight at save time, and this hook does the same for
-the optimiser state that has the weight's shape (SGD momentum, Adam's
-moments), so a checkpoint holds the whole ``(C, D)`` state and is resumed
-with any number of processes: after loading, each process keeps its rows.
+Partial FC's centres are sharded over the processes
+(:mod:`facessl.models.utils.sharding`), and MMEngine builds and writes
+checkpoints on rank 0 only (``Runner.save_checkpoint`` is ``master_only``).
+This hook therefore wraps ``runner.save_checkpoint`` on every process so
+that, before each save by any route (interval, preemption, best), all
+processes gather the centres (``PartialFCHead.stage_whole_weight``) and the
+optimiser state that has their shape (SGD momentum, Adam's moments); rank 0
+then writes the whole ``(C, D)`` matrices. A checkpoint is thus resumed with
+any number of processes: after loading, each process keeps its rows.
 """
+import functools
 from typing import Dict, Iterator, Tuple
 
 import torch
@@ -52,21 +57,52 @@ class PartialFCCheckpointHook(Hook):
 
     priority = 'VERY_LOW'  # after hooks that add to the checkpoint
 
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Replace each sharded state tensor by the whole matrix."""
-        if dist_world()[1] == 1 or 'optimizer' not in checkpoint:
+    def __init__(self) -> None:
+        self._staged: Dict[Tuple[str, int], Dict[str, torch.Tensor]] = {}
+
+    def before_run(self, runner) -> None:
+        """Wrap ``runner.save_checkpoint`` to gather before each save."""
+        if dist_world()[1] == 1 or getattr(runner, '_facessl_pfc', False):
             return
+        original = runner.save_checkpoint
+
+        @functools.wraps(original)
+        def save_checkpoint(*args, **kwargs):
+            self.stage(runner)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._staged = {}
+
+        runner.save_checkpoint = save_checkpoint
+        runner._facessl_pfc = True
+
+    def stage(self, runner) -> None:
+        """Gather every sharded centre matrix and its optimiser state (a
+        collective: every process calls it before a save)."""
+        model = getattr(runner.model, 'module', runner.model)
+        for module in model.modules():
+            if hasattr(module, 'stage_whole_weight'):
+                module.stage_whole_weight()
+        self._staged = {}
         for name, optimizer in _optimizers(runner):
-            state = self._state(checkpoint['optimizer'], name)
             for idx, (param, info) in sharded_state_indices(
                     optimizer).items():
-                # a new dict: the checkpoint may share the optimiser's own
-                entry = state[idx] = dict(state.get(idx, {}))
-                for key, value in entry.items():
-                    if torch.is_tensor(value) and value.shape == param.shape:
-                        whole = gather_rows(value.to(param.device),
-                                            info.num_classes)
-                        entry[key] = whole.cpu()
+                state = optimizer.state.get(param, {})
+                self._staged[(name, idx)] = {
+                    key: gather_rows(value, info.num_classes).cpu()
+                    for key, value in sorted(state.items())
+                    if torch.is_tensor(value) and value.shape == param.shape}
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Put the gathered optimiser state into the checkpoint (rank 0)."""
+        if dist_world()[1] == 1 or 'optimizer' not in checkpoint:
+            return
+        for (name, idx), whole in self._staged.items():
+            state = self._state(checkpoint['optimizer'], name)
+            # a new dict: the checkpoint may share the optimiser's own
+            entry = state[idx] = dict(state.get(idx, {}))
+            entry.update(whole)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Keep this process's rows of each sharded state tensor."""

@@ -89,7 +89,8 @@ class MarginHead(ClsHead):
         """The embedding ``(N, in_channels)``: the last of ``feats``."""
         x = feats if isinstance(feats, torch.Tensor) else feats[-1]
         if x.dim() != 2 or x.shape[1] != self.in_channels:
-            raise ValueError(f'MarginHead: expected embeddings of shape '
+            raise ValueError(f'{type(self).__name__}: expected embeddings '
+                             f'of shape '
                              f'(batch, {self.in_channels}), got '
                              f'{tuple(x.shape)}')
         return x

@@ -36,7 +36,7 @@ whole ``(C, D)`` matrix (gathered at save, sliced at load), so a run
 resumes with any number of processes; ``PartialFCCheckpointHook`` does the
 same for the optimiser state of the centres.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.distributed as dist
@@ -50,7 +50,7 @@ from facessl.registry import MODELS
 from ..losses.dist_softmax import dist_softmax_cross_entropy
 from ..utils.sharding import (ShardInfo, dist_world, gather_rows,
                               shard_range, slice_rows)
-from .margin_head import build_margin
+from .margin_head import MarginHead, build_margin
 
 
 def _all_gather_cat(x: torch.Tensor) -> Tuple[torch.Tensor, List[int]]:
@@ -174,8 +174,20 @@ class PartialFCHead(ClsHead):
         # wrapper under torch.distributed sets it itself
         self.weight.facessl_ddp_ignored = False
         self.last_index: Optional[torch.Tensor] = None
-        self._register_state_dict_hook(_gather_weight)
+        self._whole_weight: Optional[torch.Tensor] = None
+        self._register_state_dict_hook(_whole_weight)
         self._register_load_state_dict_pre_hook(self._slice_weight)
+
+    def stage_whole_weight(self) -> None:
+        """Gather the whole ``(C, D)`` centres for the next
+        :meth:`state_dict` (a collective: every process calls it).
+
+        MMEngine builds checkpoints on rank 0 only, so the gathering cannot
+        happen inside ``state_dict``; ``PartialFCCheckpointHook`` calls this
+        on every process before each save.
+        """
+        self._whole_weight = gather_rows(self.weight.detach(),
+                                         self.num_classes)
 
     def _slice_weight(self, state_dict, prefix, *args) -> None:
         key = prefix + 'weight'
@@ -185,15 +197,7 @@ class PartialFCHead(ClsHead):
             except ValueError as e:
                 raise ValueError(f'PartialFCHead: {key}: {e}') from None
 
-    def pre_logits(self, feats: Union[torch.Tensor, Sequence[torch.Tensor]]
-                   ) -> torch.Tensor:
-        """The embedding ``(N, in_channels)``: the last of ``feats``."""
-        x = feats if isinstance(feats, torch.Tensor) else feats[-1]
-        if x.dim() != 2 or x.shape[1] != self.in_channels:
-            raise ValueError(f'PartialFCHead: expected embeddings of shape '
-                             f'(batch, {self.in_channels}), got '
-                             f'{tuple(x.shape)}')
-        return x
+    pre_logits = MarginHead.pre_logits  # the last of feats, (N, D)
 
     def forward(self, feats: Union[torch.Tensor, Tuple[torch.Tensor]]
                 ) -> torch.Tensor:
@@ -293,10 +297,24 @@ class PartialFCHead(ClsHead):
                 f'sample_rate={self.sample_rate}')
 
 
-def _gather_weight(module: PartialFCHead, state_dict, prefix, _meta):
-    """State-dict hook: the whole ``(C, D)`` centres in every checkpoint
-    (a collective when distributed: every process saves together)."""
+def _whole_weight(module: PartialFCHead, state_dict, prefix, _meta):
+    """State-dict hook: the whole ``(C, D)`` centres in every state dict.
+
+    One process holds them all already. With several, they must have been
+    gathered by :meth:`PartialFCHead.stage_whole_weight` (used once);
+    otherwise the entry is an empty ``(0, D)`` tensor, the same on every
+    process: MMEngine broadcasts rank 0's state dict at start-up (which
+    must not overwrite other processes' centres), and a checkpoint written
+    without gathering then fails to load with an error naming the key
+    instead of holding one process's rows as if they were all.
+    """
     key = prefix + 'weight'
-    if key in state_dict and dist_world()[1] > 1:
-        state_dict[key] = gather_rows(state_dict[key], module.num_classes)
+    if key not in state_dict or dist_world()[1] == 1:
+        return state_dict
+    if module._whole_weight is None:
+        state_dict[key] = state_dict[key].new_empty(
+            (0, module.in_channels))
+        return state_dict
+    state_dict[key] = module._whole_weight.to(state_dict[key].device)
+    module._whole_weight = None
     return state_dict

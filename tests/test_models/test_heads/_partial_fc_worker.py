@@ -63,11 +63,16 @@ def run_case(rank, out_dir, margin, num_classes, sample_rate):
     optimizer.step()
 
     class Runner:
+        model = head
         optim_wrapper = OptimWrapper(optimizer)
 
-    ckpt = dict(optimizer=optimizer.state_dict())
-    PartialFCCheckpointHook().before_save_checkpoint(Runner, ckpt)
+    # as the hook does around runner.save_checkpoint: every rank gathers,
+    # then rank 0's state dicts hold the whole matrices
+    hook = PartialFCCheckpointHook()
+    hook.stage(Runner)
     whole = head.state_dict()['weight']
+    ckpt = dict(optimizer=optimizer.state_dict())
+    hook.before_save_checkpoint(Runner, ckpt)
     reload = dict(optimizer=dict(
         state={0: dict(ckpt['optimizer']['state'][0])},
         param_groups=ckpt['optimizer']['param_groups']))

@@ -162,6 +162,24 @@ def test_head_refuses_bad_labels_and_rate():
         head.load_state_dict({'weight': torch.zeros(7, 4)})
 
 
+def test_unstaged_state_dict_holds_no_rows_when_distributed(monkeypatch):
+    """Rank 0 alone cannot gather: without staging, a distributed state
+    dict holds an empty (0, D) entry, which no load accepts, never one
+    process's rows as if they were all (MMEngine also broadcasts it at
+    start-up, which must leave the shards alone)."""
+    import facessl.models.heads.partial_fc_head as pfc
+    head = PartialFCHead(10, 4)
+    before = head.weight.detach().clone()
+    monkeypatch.setattr(pfc, 'dist_world', lambda: (0, 2))
+    state = head.state_dict()
+    assert state['weight'].shape == (0, 4)
+    state['weight'].fill_(1.)  # what a broadcast into it would do
+    torch.testing.assert_close(head.weight.detach(), before)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match=r'expected 10 rows.*\(0, 4\)'):
+        PartialFCHead(10, 4).load_state_dict(state)
+
+
 @pytest.mark.parametrize('separate', [False, True])
 def test_ddp_wrappers_train_like_one_process(tmp_path_factory, separate):
     """Backbone gradients under facessl's DDP wrappers (2 x batch 5) equal
