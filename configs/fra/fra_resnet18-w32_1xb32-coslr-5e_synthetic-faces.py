@@ -27,6 +27,7 @@ _base_ = [
 ]
 
 view_size = 64
+crop_scale = (0.08, 1.0)  # BYOL's; (0.2, 1.0) measured in README.md
 max_epochs = 5
 warmup_epochs = 1
 proj_hidden = 512
@@ -71,7 +72,7 @@ def _resize(pipeline, size):
             views = [_resize(v, size) for v in t['transforms']]
             t = dict(t, transforms=views)
         elif t['type'] == 'LandmarkRandomResizedCrop':
-            t = dict(t, scale=size)
+            t = dict(t, scale=size, crop_ratio_range=crop_scale)
         elif t['type'] == 'Resize':
             t = dict(t, scale=(size, size))
         out.append(t)
