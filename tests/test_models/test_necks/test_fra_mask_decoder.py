@@ -160,3 +160,23 @@ def test_dropout_active_in_train_off_in_eval():
                            num_heads=2, dropout=0.).train()
     e, f = plain(feats)['embeddings'], plain(feats)['embeddings']
     torch.testing.assert_close(e, f, rtol=0, atol=0)
+
+
+def test_learned_query_content_starts_the_content_there():
+    torch.manual_seed(0)
+    dec = FRAMaskDecoder(in_channels=6, num_masks=3, embed_dims=8,
+                         num_heads=2, query_content='learned').eval()
+    assert dec.query_feat.shape == (3, 8)
+    memory = torch.randn(2, 6, 8)
+    pos = sine_position_encoding(2, 3, 4)
+    with torch.no_grad():
+        layer = dec.layers[0]
+        p = dec.mask_embed.expand(2, -1, -1)
+        t = dec.query_feat.expand(2, -1, -1)
+        t = layer.norm_self(t + layer.self_attn(t + p, t + p, t)[0])
+        t = layer.norm_cross(t + layer.cross_attn(t + p, memory + pos,
+                                                  memory)[0])
+        t = layer.norm_ffn(t + layer.ffn(t))
+        ref = dec.mask_mlp(dec.final_norm(t))
+        torch.testing.assert_close(dec.decode(memory, pos), ref)
+    assert FRAMaskDecoder(in_channels=6).query_feat is None
