@@ -226,7 +226,8 @@ class SemanticConsistencyLoss(nn.Module):
         center_momentum (float): EMA momentum of the centre (1 = fixed at
             0). Defaults to 1.
         collapse_guard (str, optional): ``'image'``, ``'batch'`` or None.
-            Defaults to ``'image'``.
+            Defaults to ``'batch'`` (measured best on the CPU demo: least
+            heatmap overlap, best kNN and attributes).
         sinkhorn_iters (int): Sinkhorn iterations of a guard (0: softmax
             targets). Defaults to 3.
         info_weight (float): weight of a guard's information term.
@@ -239,7 +240,7 @@ class SemanticConsistencyLoss(nn.Module):
                  loss_weight: float = 1.,
                  target_temp: float = 0.05,
                  center_momentum: float = 1.,
-                 collapse_guard: Optional[str] = 'image',
+                 collapse_guard: Optional[str] = 'batch',
                  sinkhorn_iters: int = 3,
                  info_weight: float = 1.,
                  eps: float = 1e-8) -> None:

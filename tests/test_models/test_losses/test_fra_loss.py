@@ -144,11 +144,18 @@ def test_module_defaults_are_the_collapse_guard():
     cos = torch.rand(2, 4, 3, 3)
     coords = torch.tensor([[[x, y] for y in range(3) for x in range(3)]],
                           dtype=torch.float32).expand(2, -1, -1)
+    assert module.collapse_guard == 'batch'
+    expected = semantic_consistency_loss(
+        online, balanced_assignments(cos, 0.05, 3, 'batch'), coords,
+        torch.ones(2, 9, dtype=torch.bool)) - pixel_region_information(
+            online, balance='batch')
+    torch.testing.assert_close(module(online, cos, coords), expected)
+    image = SemanticConsistencyLoss(4, collapse_guard='image')
     expected = semantic_consistency_loss(
         online, balanced_assignments(cos, 0.05, 3), coords,
         torch.ones(2, 9, dtype=torch.bool)) - pixel_region_information(
             online)
-    torch.testing.assert_close(module(online, cos, coords), expected)
+    torch.testing.assert_close(image(online, cos, coords), expected)
 
 
 def test_batch_balance_lets_a_region_leave_one_face():
