@@ -5,8 +5,8 @@
 # MS1MV3 (ms1m-retinaface-t1) change data_root and num_identities (93,431);
 # for a smaller run, model.backbone.arch='r50' in all three stages.
 #
-#   CFG=configs/berl/berl-stage1_iresnet100_curricularface_4xb50-sgd-24e_ms1m.py
-#   bash tools/dist_train.sh $CFG 4
+#   CFG=berl-stage1_iresnet100_curricularface_4xb50-sgd-24e_ms1m.py
+#   bash tools/dist_train.sh configs/berl/$CFG 4
 #
 # Optimiser as 3D-BERL: SGD, momentum 0.9, weight decay 5e-4, batch 200
 # (4 x 50). The schedule (lr 0.1, divided by 10 at epochs 10, 18 and 22 of

@@ -130,11 +130,10 @@ class FRAMaskDecoder(BaseModule):
     Mask2Former) instead of zero: with zero content all K decoded
     embeddings start nearly alike (cosine about 0.99 on the CPU demo's
     4 x 4 maps), and so do the heatmaps (configs/fra/README.md).
-    ``norm_order='pre'`` is facessl's earlier decoder
-    (queries are the embeddings themselves, pre-norm residual blocks
-    ``t = t + f(LN(t))``, no final norm, no MLP); with ``ffn_channels=1024,
-    dropout=0., pos_encoding=None, act='gelu'`` it reproduces that decoder
-    exactly. The heatmaps (:func:`pixel_assignments`) correlate the
+    ``norm_order='pre'`` is a pre-norm variant (queries are the
+    embeddings themselves, pre-norm residual blocks ``t = t + f(LN(t))``,
+    no final norm, no MLP), usually with ``dropout=0., pos_encoding=None,
+    act='gelu'``. The heatmaps (:func:`pixel_assignments`) correlate the
     projected pixel features with the decoded embeddings, each scaled to
     unit length (so ``temperature`` sets the sharpness); the region
     features (:func:`region_features`) pool the *backbone* features.

@@ -16,7 +16,8 @@ STAGE1_CPU = CONFIGS + \
     'berl-stage1_iresnet18_curricularface_1xb16-3e_synthetic-faces.py'
 STAGE1_MS1M = CONFIGS + \
     'berl-stage1_iresnet100_curricularface_4xb50-sgd-24e_ms1m.py'
-ATTR_CPU = CONFIGS + 'berl-attr_iresnet18-s3_1xb40-2fc-ft-10e_synthetic-faces.py'
+ATTR_CPU = CONFIGS + \
+    'berl-attr_iresnet18-s3_1xb40-2fc-ft-10e_synthetic-faces.py'
 ATTR_CELEBA = CONFIGS + 'berl-attr_iresnet100-s3_1xb40-2fc-ft-60e_celeba.py'
 TINY_ARCH = (1, 1, 1, 1)  # IResNet-10-ish: the layout of r18, faster
 
