@@ -13,7 +13,7 @@
 # Measured: 4.6 CPU-minutes in all (about 2.5 minutes on 2 idle cores;
 # 11 minutes on 2 cores shared with other jobs); loss 31.7 -> 8.6, train
 # accuracy 94%, verification accuracy 78% (200 pairs). The paper recipe is
-# berl-stage1_iresnet50_curricularface_4xb50-sgd-24e_ms1m.py; deviations
+# berl-stage1_iresnet100_curricularface_4xb50-sgd-24e_ms1m.py; deviations
 # here: 'r18', tiny data, 3 epochs with a 1-epoch warm-up and cosine decay.
 _base_ = [
     '../_base_/datasets/synthetic_faces_eval.py',

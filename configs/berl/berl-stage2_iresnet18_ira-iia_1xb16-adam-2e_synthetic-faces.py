@@ -11,7 +11,7 @@
 # with S1 the stage-1 checkpoint (default below: the stage-1 demo's);
 # tools/berl_pipeline.py chains the three stages itself. The backbone does
 # not change, so nothing is validated. Deviations from the paper-scale
-# berl-stage2_iresnet50_ira-iia_4xb50-adam-4e_ms1m.py: 'r18', IRA width
+# berl-stage2_iresnet100_ira-iia_4xb50-adam-4e_ms1m.py: 'r18', IRA width
 # nf = 32 (64 there), tiny data. Adam lr 1e-4 (Unsup3D's) beat 1e-3 here:
 # after 96 iterations L1 0.062 against 0.090, and a face-shaped albedo.
 _base_ = [

@@ -3,6 +3,7 @@ from .face_attributes import AttributeList, CelebAAttributes  # noqa: F401
 from .face_expressions import RAFDB, AffectNet  # noqa: F401
 from .face_folder import FaceImageFolder  # noqa: F401
 from .few_shot import FewShotSubset  # noqa: F401
+from .label_fraction import LabelFraction  # noqa: F401
 from .ijb import IJB_META_KEYS, IJBDataset  # noqa: F401
 from .face_landmarks import (CocoFaceLandmarks, Landmarks300W,  # noqa: F401
                              WFLWLandmarks)

@@ -25,10 +25,10 @@ STAGE3 = osp.join(
 SINGLE = osp.join(
     BERL, 'berl_iresnet18_curricularface-recon_1xb16-3stages-6e_'
     'synthetic-faces.py')
-MS1M2 = osp.join(BERL, 'berl-stage2_iresnet50_ira-iia_4xb50-adam-4e_ms1m.py')
+MS1M2 = osp.join(BERL, 'berl-stage2_iresnet100_ira-iia_4xb50-adam-4e_ms1m.py')
 MS1M3 = osp.join(
     BERL,
-    'berl-stage3_iresnet50_curricularface-recon_4xb50-sgd-adam-16e_ms1m.py')
+    'berl-stage3_iresnet100_curricularface-recon_4xb50-sgd-adam-16e_ms1m.py')
 # toy sizes: one unit per IResNet stage, narrow IRA/IIA networks
 TOY = ("model = dict(backbone=dict(arch=[1, 1, 1, 1]){extra})\n")
 TOY_RECON = ', ira=dict(nf=8, zdim=16), iia=dict(nf=8)'
@@ -46,7 +46,7 @@ def test_stage_configs():
     for path in (MS1M2, MS1M3):
         cfg = Config.fromfile(path)
         assert cfg.train_dataloader.batch_size * 4 == 200
-        assert cfg.model.backbone.arch == 'r50'
+        assert cfg.model.backbone.arch == 'r100'
         assert cfg.model.backbone.out_indices == (2, 4)
         margin = cfg.model.head.margin
         assert (margin.type, margin.m, margin.s) == ('curricular', 0.5, 64.)

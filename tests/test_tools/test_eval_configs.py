@@ -94,8 +94,8 @@ TRAINED = {
     'pros_vit-s-p16': (
         'pros/pros_vit-s-p16_8xb32-coslr-20e_synthetic-faces.py', {}),
     'fra_resnet50': ('fra/fra_resnet50_8xb128-coslr-400e_vggface2.py', {}),
-    'berl_iresnet50': (
-        'berl/berl-stage3_iresnet50_curricularface-recon_4xb50-sgd-adam-'
+    'berl_iresnet100': (
+        'berl/berl-stage3_iresnet100_curricularface-recon_4xb50-sgd-adam-'
         '16e_ms1m.py', {}),
 }
 #: model keys that only matter for training (initial weights, stage, loss

@@ -11,7 +11,7 @@
 # rebuild the pipelines or edit the built dicts (see the FRA demo config).
 face_size = 128
 view_size = 128
-crop_scale = (0.2, 1.0)  # fraction of the face area
+crop_scale = (0.08, 1.0)  # fraction of the face area (BYOL's)
 num_train_identities = 500
 train_images_per_identity = 20
 num_val_identities = 50
@@ -27,7 +27,7 @@ data_preprocessor = dict(
     to_rgb=True)
 
 
-def _view(size, blur_prob, solarize_prob, crop_range=(0.2, 1.0)):
+def _view(size, blur_prob, solarize_prob, crop_range=(0.08, 1.0)):
     # one BYOL view whose crop box and flip are recorded
     view = [
         dict(

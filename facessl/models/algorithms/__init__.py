@@ -9,3 +9,4 @@ from .face_landmark_regressor import FaceLandmarkRegressor  # noqa: F401
 from .pros import ProS  # noqa: F401
 from .fra import FRA  # noqa: F401
 from .berl import BERL  # noqa: F401
+from .berl_attribute import BERLAttributeClassifier  # noqa: F401

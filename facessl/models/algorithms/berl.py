@@ -16,7 +16,7 @@ distance to the input (both at the renderer's size, 64 x 64) trains both:
 over the pixels :math:`M` the renderer reaches. Three stages: (1) face
 recognition only, (2) the IRA/IIA networks with the backbone frozen
 (no gradient, BatchNorm in eval mode), (3) both jointly. This is the
-loss the issue asks for; Unsup3D's confidence maps, flip symmetry and
+loss of the 3D-BERL paper; Unsup3D's confidence maps, flip symmetry and
 perceptual loss are not used. An optional smoothness prior, ``depth_tv``
 times the total variation of the network-range depth, is off by default
 (see :class:`BERL`).

@@ -78,9 +78,9 @@ class FRA(BYOL):
     of the other, 2 - 2 cos, mean over regions, times lambda_region)
     ``+ loss_sem`` (online heatmaps of one view against the momentum
     assignments of the other at the same face locations, only where both
-    views see the face, times lambda_sem; the configs balance the targets
-    by Sinkhorn and reward pixel-region information against collapse, see
-    :class:`SemanticConsistencyLoss`).
+    views see the face, times lambda_sem; ``collapse_guard`` of
+    :class:`SemanticConsistencyLoss` names facessl's optional safeguard
+    against all-alike heatmaps).
 
     The views' crop boxes and flips come from the data samples' meta
     ``view_crop_bbox`` and ``view_flip`` (:class:`MultiViewWithGeometry`).

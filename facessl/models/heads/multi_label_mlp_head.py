@@ -1,7 +1,8 @@
 """Two fully connected layers for multi-label (attribute) classification.
 
 3D-BERL (He et al., CVPR 2022) evaluates its representation on facial
-attributes with a frozen backbone and two FC layers trained on top.
+attributes with two FC layers on the backbone's stage-3 output, the whole
+network fine-tuned (``BERLAttributeClassifier``).
 mmpretrain's ``MultiLabelLinearClsHead`` has one layer and its
 ``StackedLinearClsHead`` is single-label (softmax), hence this head.
 """

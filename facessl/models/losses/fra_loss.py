@@ -15,6 +15,9 @@ from mmengine.dist import all_reduce
 from facessl.registry import MODELS
 from ..utils.view_correspondence import sample_at
 
+#: Scopes of the collapse guard's balance (see ``balanced_assignments``).
+BALANCES = ('image', 'batch')
+
 
 def region_contrast_loss(pred: torch.Tensor,
                          target: torch.Tensor) -> torch.Tensor:
@@ -119,51 +122,78 @@ def target_assignments(cosine: torch.Tensor, center: torch.Tensor,
 
 
 def balanced_assignments(cosine: torch.Tensor, temperature: float,
-                         iters: int = 3) -> torch.Tensor:
-    """Sinkhorn-Knopp assignments: every region gets 1/K of each image.
+                         iters: int = 3,
+                         balance: str = 'image') -> torch.Tensor:
+    """Sinkhorn-Knopp assignments: every region gets 1/K of the pixels.
 
-    SwAV's equipartition (Caron et al., NeurIPS 2020), applied to the
-    pixels of each image: starting from ``exp(c / tau)`` (B, K, N),
-    alternately make every region's mass over the pixels ``1/K`` and
-    every pixel's mass ``1/N``; the result is rescaled so that every
-    pixel's assignment sums to one. A constant image-wide assignment (one
-    region taking every pixel, or all regions alike) is impossible.
+    SwAV's equipartition (Caron et al., NeurIPS 2020). Starting from
+    ``exp(c / tau)``, alternately make every region's mass ``1/K`` and
+    every pixel's mass ``1/N`` over the pixels of each image
+    (``balance='image'``: (B, K, N) matrices, so each region holds about
+    N/K pixels of every face) or over all the pixels of the batch
+    (``balance='batch'``: one (K, B N) matrix, as FRA's released code
+    balances its cluster targets, so a region may be absent from one face
+    if it is present in others); the result is rescaled so that every
+    pixel's assignment sums to one. With ``'batch'`` the balance is over
+    this process's batch.
 
     Args:
         cosine (Tensor): (B, K, h, w) cosines.
         temperature (float): ``tau``.
         iters (int): Sinkhorn iterations. Defaults to 3.
+        balance (str): ``'image'`` or ``'batch'``. Defaults to
+            ``'image'``.
 
     Returns:
         Tensor: (B, K, h, w), summing to one over K at each pixel.
     """
-    logits = cosine.flatten(2) / temperature
+    if balance not in BALANCES:
+        raise ValueError(f'balanced_assignments: balance={balance!r}, '
+                         f'expected one of {BALANCES}')
+    logits = cosine.flatten(2) / temperature  # B, K, N
+    if balance == 'batch':
+        logits = logits.transpose(0, 1).flatten(1)[None]  # 1, K, B N
     q = (logits - logits.amax(dim=(1, 2), keepdim=True)).exp()
     k, n = q.shape[1:]
     for _ in range(iters):
         q = q / q.sum(-1, keepdim=True) / k
         q = q / q.sum(1, keepdim=True) / n
-    return (q * n).view_as(cosine)
+    q = q * n
+    if balance == 'batch':
+        b = cosine.shape[0]
+        q = q[0].unflatten(1, (b, -1)).transpose(0, 1)
+    return q.reshape(cosine.shape)
 
 
 def pixel_region_information(heatmaps: torch.Tensor,
-                             eps: float = 1e-12) -> torch.Tensor:
+                             eps: float = 1e-12,
+                             balance: str = 'image') -> torch.Tensor:
     """Mutual information between a face's pixels and the K regions.
 
-    ``I = H(mean_i p_i) - mean_i H(p_i)`` per image, averaged over the
-    batch: 0 when all pixels share one assignment (identical heatmaps),
-    ``log K`` when every pixel is sure of its region and the regions
-    share the face equally (IIC's clustering objective, Ji et al., ICCV
-    2019, within each image).
+    ``I = H(mean_i p_i) - mean_i H(p_i)``: 0 when all pixels share one
+    assignment (identical heatmaps), ``log K`` when every pixel is sure of
+    its region and the regions share the pixels equally (IIC's clustering
+    objective, Ji et al., ICCV 2019). With ``balance='image'`` the
+    marginal ``mean_i p_i`` is taken over each image's pixels and ``I``
+    averaged over the batch; with ``'batch'`` over all pixels of the batch
+    (then it is the mean-entropy maximisation of FRA's released code minus
+    the mean pixel entropy).
 
     Args:
         heatmaps (Tensor): (B, K, h, w) assignments.
         eps (float): floor inside the logs. Defaults to 1e-12.
+        balance (str): ``'image'`` or ``'batch'``. Defaults to
+            ``'image'``.
 
     Returns:
         Tensor: scalar in [0, log K].
     """
+    if balance not in BALANCES:
+        raise ValueError(f'pixel_region_information: balance={balance!r}, '
+                         f'expected one of {BALANCES}')
     p = heatmaps.flatten(2).transpose(1, 2)  # B, N, K
+    if balance == 'batch':
+        p = p.flatten(0, 1)[None]
     marginal = p.mean(1)
     h_marginal = -(marginal * marginal.clamp_min(eps).log()).sum(-1)
     h_pixel = -(p * p.clamp_min(eps).log()).sum(-1).mean(1)
@@ -172,26 +202,29 @@ def pixel_region_information(heatmaps: torch.Tensor,
 
 @MODELS.register_module()
 class SemanticConsistencyLoss(nn.Module):
-    """:func:`semantic_consistency_loss` with a guard against collapse.
+    """:func:`semantic_consistency_loss`, optionally with a collapse guard.
 
     ``loss_weight * (H(q, p) - info_weight * I(p))``: ``p`` the online
     heatmaps of view ``a``; ``q`` the momentum network's assignments of
-    view ``b`` from its cosines minus a running centre, balanced over
-    each image's pixels by Sinkhorn at ``target_temp``
-    (:func:`balanced_assignments`; with ``sinkhorn_iters=0`` their
-    softmax, :func:`target_assignments`); ``I`` the pixel-region mutual
-    information of ``p`` (:func:`pixel_region_information`).
+    view ``b`` from its cosines minus a running centre, at ``target_temp``.
 
-    Why (a deviation from the plain loss): with the momentum heatmaps as
-    targets the loss has a trivial minimum, all K heatmaps alike. In the
-    FRA CPU demo their mean pairwise overlap went 0.88 -> 0.99 within one
-    epoch; DINO/SlotCon-style centring and sharpening of the targets
-    (which balance the regions over a batch only) did not stop it, nor did
-    Sinkhorn targets alone (the online heatmaps went uniform, CE = log K);
-    Sinkhorn targets plus the information term (IIC's objective) did
-    (overlap 0.88 -> 0.60). The FRA paper treats the heatmap learning as
-    deep clustering but its main text does not give its safeguard. The
-    centre (off by default: ``center_momentum=1`` keeps it at 0) is
+    ``collapse_guard`` names facessl's safeguard against the loss's
+    trivial minimum (all K heatmaps alike), which FRA's paper and
+    supplementary do not state:
+
+    - ``None``: plain targets, ``q`` the softmax of the centred cosines
+      (:func:`target_assignments`), no information term;
+    - ``'image'``: ``q`` balanced by Sinkhorn over each image's pixels
+      (:func:`balanced_assignments`) and ``I`` the pixel-region mutual
+      information of ``p`` within each image
+      (:func:`pixel_region_information`, IIC's objective);
+    - ``'batch'``: the same over all pixels of the batch, the scope at
+      which FRA's released code balances its cluster targets (Sinkhorn
+      over the batch's pixels plus a mean-entropy term).
+
+    ``sinkhorn_iters=0`` or ``info_weight=0`` turn either half of a guard
+    off. configs/fra/README.md gives the measurements behind the default.
+    The centre (off by default: ``center_momentum=1`` keeps it at 0) is
     updated after each call in training mode, averaged over processes.
 
     Args:
@@ -200,12 +233,13 @@ class SemanticConsistencyLoss(nn.Module):
         target_temp (float): ``tau_t``. Defaults to 0.05.
         center_momentum (float): EMA momentum of the centre (1 = fixed at
             0). Defaults to 1.
-        sinkhorn_iters (int): if > 0, the targets are
-            :func:`balanced_assignments` of the centred cosines instead of
-            their softmax. Defaults to 3.
-        info_weight (float): if > 0, ``info_weight *``
-            :func:`pixel_region_information` of the online heatmaps is
-            subtracted (before ``loss_weight``). Defaults to 1.
+        collapse_guard (str, optional): ``'image'``, ``'batch'`` or None.
+            Defaults to ``'batch'`` (measured best on the CPU demo: least
+            heatmap overlap, best kNN and attributes).
+        sinkhorn_iters (int): Sinkhorn iterations of a guard (0: softmax
+            targets). Defaults to 3.
+        info_weight (float): weight of a guard's information term.
+            Defaults to 1.
         eps (float): floor of the online probabilities. Defaults to 1e-8.
     """
 
@@ -214,13 +248,20 @@ class SemanticConsistencyLoss(nn.Module):
                  loss_weight: float = 1.,
                  target_temp: float = 0.05,
                  center_momentum: float = 1.,
+                 collapse_guard: Optional[str] = 'batch',
                  sinkhorn_iters: int = 3,
                  info_weight: float = 1.,
                  eps: float = 1e-8) -> None:
         super().__init__()
-        self.info_weight = info_weight
+        if collapse_guard not in BALANCES + (None, ):
+            raise ValueError(
+                f'SemanticConsistencyLoss: collapse_guard={collapse_guard!r}'
+                f', expected one of {BALANCES + (None, )}')
+        self.collapse_guard = collapse_guard
+        guarded = collapse_guard is not None
+        self.info_weight = info_weight if guarded else 0.
+        self.sinkhorn_iters = sinkhorn_iters if guarded else 0
         self.loss_weight = loss_weight
-        self.sinkhorn_iters = sinkhorn_iters
         self.target_temp = target_temp
         self.center_momentum = center_momentum
         self.eps = eps
@@ -254,7 +295,7 @@ class SemanticConsistencyLoss(nn.Module):
         if self.sinkhorn_iters > 0:
             target = balanced_assignments(
                 cosine - self.center.view(1, -1, 1, 1), self.target_temp,
-                self.sinkhorn_iters)
+                self.sinkhorn_iters, self.collapse_guard)
         else:
             target = target_assignments(cosine, self.center,
                                         self.target_temp)
@@ -266,7 +307,7 @@ class SemanticConsistencyLoss(nn.Module):
                                          self.eps, num_valid)
         if self.info_weight > 0:
             loss = loss - self.info_weight * pixel_region_information(
-                online)
+                online, balance=self.collapse_guard)
         if self.training:
             self.update_center(target_cosine)
         return self.loss_weight * loss

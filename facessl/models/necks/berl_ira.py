@@ -6,10 +6,13 @@ decodes the canonical depth and albedo of a face from an intermediate
 feature map of the recognition backbone (the 14 x 14 stage-3 map of
 IResNet), so that the reconstruction loss shapes that map. The decoders
 are Unsup3D's (:class:`~.unsup3d_blocks.Unsup3DDecoder`); Unsup3D's
-image encoder is replaced by a small encoder of the feature map
-(Conv3x3(stride 2) - GN - LeakyReLU(0.2), 14 -> 7, then a 7 x 7 valid
-Conv - ReLU to a ``zdim`` code), facessl's choice where the paper gives no
-layer list.
+image encoder is replaced by an encoder of the feature map with three
+convolutions, as the paper states. Their kernels, strides and widths are
+facessl's choice after Unsup3D's encoder pattern (the paper gives the
+count only): Conv4x4(stride 2) - GN - LeakyReLU(0.2) to ``4 nf``
+channels (14 -> 7), Conv4x4(stride 2) - GN - LeakyReLU(0.2) to ``8 nf``
+(7 -> 3), then a valid Conv over the remaining 3 x 3 - ReLU to a ``zdim``
+code.
 
 Ranges. :meth:`IRANet.forward` returns network-range maps, Unsup3D's:
 depth = tanh of the per-image mean-centred decoder output, albedo = tanh,
@@ -29,7 +32,6 @@ nearly parallel to the image plane: the shading is close to zero and
 the reconstruction loss settles on the same noise pattern for every face
 (configs/berl/README.md has the measurements).
 """
-import math
 from typing import Dict, Optional
 
 import torch
@@ -40,13 +42,20 @@ from facessl.registry import MODELS
 from .unsup3d_blocks import Unsup3DDecoder, group_norm
 
 
+def _down(size: int) -> int:
+    """Side after a 4x4 stride-2 convolution with padding 1."""
+    return (size + 2 - 4) // 2 + 1
+
+
 class FeatureEncoderDecoder(nn.Module):
     """Feature map ``(B, C, S, S)`` -> code ``(B, zdim, 1, 1)`` -> map
     ``(B, out_channels, 64, 64)``, no output activation.
 
+    The encoder has three convolutions (see the module docstring).
+
     Args:
         in_channels (int): channels ``C`` of the feature map.
-        in_size (int): side ``S`` of the feature map.
+        in_size (int): side ``S`` of the feature map (at least 4).
         out_channels (int): output channels.
         nf (int): decoder base width. Defaults to 64.
         zdim (int): code size. Defaults to 256.
@@ -55,11 +64,17 @@ class FeatureEncoderDecoder(nn.Module):
     def __init__(self, in_channels: int, in_size: int, out_channels: int,
                  nf: int = 64, zdim: int = 256) -> None:
         super().__init__()
+        last = _down(_down(in_size))
+        if last < 1:
+            raise ValueError(f'IRANet: in_size={in_size} is too small for '
+                             'two stride-2 convolutions (need >= 4)')
         self.encoder = nn.Sequential(
-            nn.Conv2d(in_channels, nf * 8, 3, 2, 1, bias=False),
+            nn.Conv2d(in_channels, nf * 4, 4, 2, 1, bias=False),
+            group_norm(nf * 4), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(nf * 4, nf * 8, 4, 2, 1, bias=False),
             group_norm(nf * 8), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(nf * 8, zdim, math.ceil(in_size / 2), 1, 0,
-                      bias=False), nn.ReLU(inplace=True))
+            nn.Conv2d(nf * 8, zdim, last, 1, 0, bias=False),
+            nn.ReLU(inplace=True))
         self.decoder = Unsup3DDecoder(zdim, out_channels, nf)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:

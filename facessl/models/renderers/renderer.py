@@ -1,6 +1,6 @@
 """Unsup3D-style photo-geometric renderer of 3D-BERL.
 
-Zhang et al., *Enhancing Face Recognition with Self-Supervised 3D
+He et al., *Enhancing Face Recognition with Self-Supervised 3D
 Reconstruction*, CVPR 2022; the renderer is Unsup3D's (Wu et al.,
 *Unsupervised Learning of Probably Symmetric Deformable 3D Objects from
 Images in the Wild*, CVPR 2020, https://arxiv.org/abs/1911.11130, Sec. 3.1):
@@ -16,6 +16,25 @@ Images in the Wild*, CVPR 2020, https://arxiv.org/abs/1911.11130, Sec. 3.1):
 Camera, pixel, normal, light and view conventions are in
 :mod:`facessl.models.renderers.camera`. Everything is pure PyTorch and
 differentiable w.r.t. depth, albedo, light and view.
+
+Two conventions differ from Unsup3D's code (``unsup3d/model.py`` and
+``renderer.py``), on purpose:
+
+* **Light direction sign.** facessl's normals point towards the camera in
+  a ``z``-forward frame (``(0, 0, -1)`` for a flat face) and the light is
+  ``(l_dx, l_dy, -1) / ||.||`` (:func:`~.shading.light_direction`);
+  Unsup3D's code takes ``cross(t_u, t_v)`` (the opposite normal) and the
+  light ``(l_dx, l_dy, 1) / ||.||``. The shading ``<l, n>`` is the same
+  for ``(l_dx, l_dy)_facessl = -(l_dx, l_dy)_Unsup3D``: facessl's
+  ``l_dx > 0`` lights the face from the right of the image (``+x``),
+  Unsup3D's from the left. Negate both to compare lighting predictions or
+  to load an Unsup3D lighting network.
+* **Unit normals.** facessl divides the cross product by its norm (floored
+  at ``eps = 1e-12``), so the normals are exactly unit; Unsup3D divides by
+  ``|n| + 1e-7``. With 64 px, FOV 10 degrees and a face at 1 m the central
+  difference cross product has ``|n|`` of about 3.1e-5 m^2 on a flat face,
+  so Unsup3D's normals (and its diffuse shading) are about 0.3 % shorter
+  there, less where the surface is slanted.
 """
 from typing import Dict, Optional
 

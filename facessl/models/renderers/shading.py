@@ -36,7 +36,9 @@ def depth_to_normals(depth: torch.Tensor, camera: PerspectiveCamera,
             ``'central'``.
 
     Returns:
-        Tensor: (B, 3, H, W) unit normals.
+        Tensor: (B, 3, H, W) unit normals (exactly: divided by their norm;
+        Unsup3D's code divides by ``|n| + 1e-7``, see
+        :mod:`facessl.models.renderers.renderer`).
     """
     points = camera.unproject(depth)
     if mode == 'central':
@@ -62,7 +64,9 @@ def light_direction(light_dxy: torch.Tensor) -> torch.Tensor:
     a frame whose ``z`` points at the viewer; in the camera frame (``z``
     forward) it is ``(l_dx, l_dy, -1) / ||.||``: ``(0, 0)`` is a light at
     the camera, ``l_dx > 0`` a light to the right of the image (``+x``),
-    ``l_dy > 0`` a light below it (``+y``).
+    ``l_dy > 0`` a light below it (``+y``). Unsup3D's code builds
+    ``(l_dx, l_dy, 1)`` against normals of the opposite sign, so its
+    ``(l_dx, l_dy)`` is the negative of facessl's for the same shading.
 
     Args:
         light_dxy (Tensor): (B, 2) ``(l_dx, l_dy)``.

@@ -15,9 +15,10 @@ CONFIGS = 'configs/berl/'
 STAGE1_CPU = CONFIGS + \
     'berl-stage1_iresnet18_curricularface_1xb16-3e_synthetic-faces.py'
 STAGE1_MS1M = CONFIGS + \
-    'berl-stage1_iresnet50_curricularface_4xb50-sgd-24e_ms1m.py'
-ATTR_CPU = CONFIGS + 'berl-attr_iresnet18_2fc_1xb32-10e_synthetic-faces.py'
-ATTR_CELEBA = CONFIGS + 'berl-attr_iresnet50_2fc_1xb256-20e_celeba.py'
+    'berl-stage1_iresnet100_curricularface_4xb50-sgd-24e_ms1m.py'
+ATTR_CPU = CONFIGS + \
+    'berl-attr_iresnet18-s3_1xb40-2fc-ft-10e_synthetic-faces.py'
+ATTR_CELEBA = CONFIGS + 'berl-attr_iresnet100-s3_1xb40-2fc-ft-60e_celeba.py'
 TINY_ARCH = (1, 1, 1, 1)  # IResNet-10-ish: the layout of r18, faster
 
 
@@ -47,7 +48,7 @@ def test_stage1_ms1m_is_the_paper_recipe(repo_root):
     cfg = load(repo_root, STAGE1_MS1M)
     model = cfg.model
     assert model.type == 'FaceRecognizer'
-    assert model.backbone.type == 'IResNet' and model.backbone.arch == 'r50'
+    assert model.backbone.type == 'IResNet' and model.backbone.arch == 'r100'
     assert model.backbone.out_indices == (2, 4)
     # CurricularFace through Partial FC (centres sharded over the GPUs)
     assert model.head.type == 'PartialFCHead'
@@ -90,14 +91,21 @@ def test_stage1_cpu_config_runs(repo_root, tmp_path):
 def test_attribute_configs_recipe(repo_root):
     cpu, celeba = load(repo_root, ATTR_CPU), load(repo_root, ATTR_CELEBA)
     for cfg in (cpu, celeba):
-        assert cfg.model.type == 'FrozenBackboneClassifier'
+        assert cfg.model.type == 'BERLAttributeClassifier'
+        assert cfg.model.num_stages == 3  # stage 4 removed
         assert cfg.model.head.type == 'MultiLabelMLPHead'
+        assert cfg.model.head.in_channels == 256 * 14 * 14
         assert MODELS.get('MultiLabelMLPHead') is not None
         assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
         assert cfg.val_evaluator.type == 'AttributeAccuracy'
+        assert cfg.train_dataloader.batch_size == 40
+        assert cfg.train_dataloader.dataset.type == 'LabelFraction'
+        assert cfg.train_dataloader.dataset.fraction == 1.
     assert celeba.model.head.num_classes == 40
-    assert celeba.model.backbone.arch == 'r50'
-    assert celeba.train_dataloader.dataset.data_root == 'data/celeba'
+    assert celeba.model.backbone.arch == 'r100'
+    assert celeba.train_cfg.max_epochs == 60
+    assert celeba.param_scheduler[-1].end == 60
+    assert celeba.train_dataloader.dataset.dataset.data_root == 'data/celeba'
     assert celeba.test_dataloader.dataset.split == 'test'
 
 
@@ -109,12 +117,13 @@ def attr_root(tmp_path_factory):
     return root
 
 
-def test_attribute_cpu_config_runs_with_frozen_backbone(
+def test_attribute_cpu_config_fine_tunes_the_whole_network(
         repo_root, attr_root, tmp_path):
     cfg = _tiny_run(load(repo_root, ATTR_CPU), tmp_path)
     cfg.model.backbone.arch = TINY_ARCH
     cfg.model.head.mid_channels = 16
-    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+    cfg.train_dataloader.dataset.dataset.data_root = attr_root
+    for name in ('val_dataloader', 'test_dataloader'):
         cfg[name].dataset.data_root = attr_root
     torch.manual_seed(1)
     backbone = MODELS.build(dict(type='IResNet', arch=TINY_ARCH))
@@ -123,11 +132,15 @@ def test_attribute_cpu_config_runs_with_frozen_backbone(
                                 backbone.state_dict().items()}), path)
     cfg.model.backbone.init_cfg.checkpoint = path
     runner = Runner.from_cfg(cfg)
+    before = {k: v.clone() for k, v in backbone.state_dict().items()}
     runner.train()
-    # strict load, and the backbone did not move (frozen, eval mode)
-    torch.testing.assert_close(runner.model.backbone.state_dict(),
-                               backbone.state_dict())
-    assert not runner.model.backbone.training
+    # loaded strictly (no stage 4 kept), then every stage moved
+    trained = runner.model.backbone.state_dict()
+    assert not any(k.startswith('layer4') for k in trained)
+    for stage in ('conv1', 'layer1', 'layer2', 'layer3'):
+        key = next(k for k in trained
+                   if k.startswith(stage) and k.endswith('weight'))
+        assert not torch.equal(trained[key], before[key]), key
     metrics = runner.test()
     assert 0 <= metrics['attributes/mean_accuracy'] <= 100
     assert len(metrics) == 1 + 7  # mean + the 7 synthetic attributes

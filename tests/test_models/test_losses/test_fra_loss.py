@@ -25,7 +25,7 @@ def test_region_contrast_by_hand():
 def test_region_contrast_zero_for_identical_inputs_and_networks():
     torch.manual_seed(0)
     dec = FRAMaskDecoder(in_channels=8, num_masks=4, embed_dims=8,
-                         num_heads=2)
+                         num_heads=2).eval()  # dropout off
     feats = torch.randn(2, 8, 3, 3)
     online = dec(feats)['regions']
     momentum = dec(feats)['regions']
@@ -144,8 +144,66 @@ def test_module_defaults_are_the_collapse_guard():
     cos = torch.rand(2, 4, 3, 3)
     coords = torch.tensor([[[x, y] for y in range(3) for x in range(3)]],
                           dtype=torch.float32).expand(2, -1, -1)
+    assert module.collapse_guard == 'batch'
+    expected = semantic_consistency_loss(
+        online, balanced_assignments(cos, 0.05, 3, 'batch'), coords,
+        torch.ones(2, 9, dtype=torch.bool)) - pixel_region_information(
+            online, balance='batch')
+    torch.testing.assert_close(module(online, cos, coords), expected)
+    image = SemanticConsistencyLoss(4, collapse_guard='image')
     expected = semantic_consistency_loss(
         online, balanced_assignments(cos, 0.05, 3), coords,
         torch.ones(2, 9, dtype=torch.bool)) - pixel_region_information(
             online)
-    torch.testing.assert_close(module(online, cos, coords), expected)
+    torch.testing.assert_close(image(online, cos, coords), expected)
+
+
+def test_batch_balance_lets_a_region_leave_one_face():
+    # K = 2; every pixel of face 0 prefers region 0, of face 1 region 1:
+    # balanced over the batch already, so batch Sinkhorn keeps the sharp
+    # assignment, while per-image Sinkhorn splits every face in halves
+    cos = torch.zeros(2, 2, 2, 2)
+    cos[0, 0] = 1.
+    cos[1, 1] = 1.
+    per_batch = balanced_assignments(cos, 0.05, iters=20, balance='batch')
+    torch.testing.assert_close(per_batch, (cos / 0.05).softmax(1),
+                               atol=1e-4, rtol=0)
+    torch.testing.assert_close(per_batch.sum((0, 2, 3)),
+                               torch.full((2, ), 4.), atol=1e-3, rtol=0)
+    per_image = balanced_assignments(cos, 0.05, iters=20, balance='image')
+    torch.testing.assert_close(per_image.sum((2, 3)),
+                               torch.full((2, 2), 2.), atol=1e-3, rtol=0)
+
+
+def test_pixel_region_information_per_batch_by_hand():
+    heat = torch.zeros(2, 2, 1, 2)
+    heat[0, 0] = 1.  # face 0 all region 0, face 1 all region 1
+    heat[1, 1] = 1.
+    assert abs(float(pixel_region_information(heat))) < 1e-6
+    assert math.isclose(
+        float(pixel_region_information(heat, balance='batch')),
+        math.log(2), rel_tol=1e-5)
+
+
+def test_collapse_guard_is_a_named_option():
+    import pytest
+    torch.manual_seed(0)
+    online = torch.rand(2, 4, 3, 3).softmax(1)
+    cos = torch.rand(2, 4, 3, 3)
+    coords = torch.tensor([[[x, y] for y in range(3) for x in range(3)]],
+                          dtype=torch.float32).expand(2, -1, -1)
+    valid = torch.ones(2, 9, dtype=torch.bool)
+    plain = SemanticConsistencyLoss(4, collapse_guard=None)
+    torch.testing.assert_close(
+        plain(online, cos, coords),
+        semantic_consistency_loss(online, target_assignments(
+            cos, torch.zeros(4), 0.05), coords, valid))
+    batch = SemanticConsistencyLoss(4, collapse_guard='batch')
+    expected = semantic_consistency_loss(
+        online, balanced_assignments(cos, 0.05, 3, 'batch'), coords,
+        valid) - pixel_region_information(online, balance='batch')
+    torch.testing.assert_close(batch(online, cos, coords), expected)
+    with pytest.raises(ValueError, match="collapse_guard='pixel'"):
+        SemanticConsistencyLoss(4, collapse_guard='pixel')
+    with pytest.raises(ValueError, match="balance='face'"):
+        balanced_assignments(cos, 0.05, balance='face')

@@ -129,3 +129,20 @@ def test_iia_gradients_and_bad_input():
         MODELS.build(dict(type='IIANet', ambient_range=(1., 0.)))
     with pytest.raises(ValueError, match='multiple of 16'):
         MODELS.build(dict(type='IIANet', image_size=40))
+
+
+def test_ira_encoder_has_three_convolutions():
+    ira = MODELS.build(dict(type='IRANet', in_channels=32, in_size=14, nf=8,
+                            zdim=16))
+    for net in (ira.depth_net, ira.albedo_net):
+        convs = [m for m in net.encoder if isinstance(m, nn.Conv2d)]
+        assert len(convs) == 3
+        x = torch.randn(2, 32, 14, 14)
+        sizes = []
+        for m in net.encoder:
+            x = m(x)
+            if isinstance(m, nn.Conv2d):
+                sizes.append(tuple(x.shape[1:]))
+        assert sizes == [(32, 7, 7), (64, 3, 3), (16, 1, 1)]
+    with pytest.raises(ValueError, match='in_size=2'):
+        MODELS.build(dict(type='IRANet', in_channels=8, in_size=2))

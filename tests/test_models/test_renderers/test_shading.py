@@ -94,3 +94,39 @@ def test_forward_mode_sees_depth_alternating_every_other_column():
     with pytest.raises(ValueError, match="mode must be 'central' or "
                        "'forward', got 'sobel'"):
         depth_to_normals(depth, cam, mode='sobel')
+
+
+def test_conventions_against_unsup3d_code():
+    """Same shading as Unsup3D's code with (l_dx, l_dy) negated; normals
+    exactly unit where Unsup3D's are |n| / (|n| + 1e-7)."""
+    cam = PerspectiveCamera(64, fov=10., obj_distance=1.)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 64),
+                            torch.linspace(-1, 1, 64), indexing='ij')
+    depth = (1. + 0.03 * (xx**2 + yy**2))[None]  # a bowl, 0.03 m deep
+    light = torch.tensor([[0.4, -0.3]])
+    ours = lambertian_shading(depth_to_normals(depth, cam),
+                              light_direction(light))
+    # Unsup3D's code: cross(t_u, t_v), divided by |n| + 1e-7, light
+    # (l_dx, l_dy, 1) normalised
+    p = cam.unproject(depth)
+    t_u = p[:, 1:-1, 2:] - p[:, 1:-1, :-2]
+    t_v = p[:, 2:, 1:-1] - p[:, :-2, 1:-1]
+    n = torch.linalg.cross(t_u, t_v, dim=-1)
+    length = n.norm(dim=-1, keepdim=True)
+    n_unsup3d = n / (length + 1e-7)
+    flipped = torch.cat([-light, torch.ones(1, 1)], 1)
+    flipped = flipped / flipped.norm()
+    theirs = (n_unsup3d * flipped[:, None, None]).sum(-1).clamp(min=0)
+    inner = ours[:, 0, 1:-1, 1:-1]
+    exact = theirs * (length[..., 0] + 1e-7) / length[..., 0]
+    torch.testing.assert_close(inner, exact, atol=1e-5, rtol=1e-5)
+    # Unsup3D's normals are about 0.3 % short at the centre (flat there)
+    ratio = float(theirs[0, 31, 31] / inner[0, 31, 31])
+    assert math.isclose(ratio, 1 / (1 + 1e-7 / float(length[0, 31, 31])),
+                        rel_tol=1e-5)
+    assert 0.996 < ratio < 0.998
+    # with the sign NOT flipped the shading differs
+    same_sign = torch.cat([light, torch.ones(1, 1)], 1)
+    same_sign = same_sign / same_sign.norm()
+    wrong = (n_unsup3d * same_sign[:, None, None]).sum(-1).clamp(min=0)
+    assert not torch.allclose(inner, wrong, atol=1e-3)

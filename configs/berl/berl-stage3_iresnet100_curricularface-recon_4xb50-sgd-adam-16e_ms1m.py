@@ -1,4 +1,4 @@
-# 3D-BERL stage 3 at scale: joint training of IResNet-50 + CurricularFace
+# 3D-BERL stage 3 at scale: joint training of IResNet-100 + CurricularFace
 # (m = 0.5, s = 64) and the reconstruction branch, L = L_FR + L_recon
 # (gamma_1 = gamma_2 = 1), on MS1MV2, batch 200 (4 x 50): SGD (momentum 0.9,
 # weight decay 5e-4) for backbone + margin head, Adam for IRA/IIA, each with
@@ -10,10 +10,10 @@
 #
 # lr 0.01 divided by 10 at epochs 8 and 12 of 16 (SGD) and Adam 1e-4 are
 # facessl's choices (fine-tuning from stage 1; the paper gives no stage
-# lengths). For IResNet-100 set model.backbone.arch='r100' in all stages.
-_base_ = ['./berl-stage2_iresnet50_ira-iia_4xb50-adam-4e_ms1m.py']
+# lengths).
+_base_ = ['./berl-stage2_iresnet100_ira-iia_4xb50-adam-4e_ms1m.py']
 
-stage2_checkpoint = ('work_dirs/berl-stage2_iresnet50_ira-iia_4xb50-adam-'
+stage2_checkpoint = ('work_dirs/berl-stage2_iresnet100_ira-iia_4xb50-adam-'
                      '4e_ms1m/epoch_4.pth')
 max_epochs = 16
 fr_lr = 0.01

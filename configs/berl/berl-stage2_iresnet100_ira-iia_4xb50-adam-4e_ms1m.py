@@ -1,11 +1,11 @@
 # 3D-BERL stage 2 at scale: the IRA/IIA networks (Unsup3D widths, nf = 64)
 # learn to reconstruct MS1MV2 faces at 64 x 64 from the frozen stage-1
-# IResNet-50 (no gradient, BatchNorm in eval mode); Adam, batch 200
+# IResNet-100 (no gradient, BatchNorm in eval mode); Adam, batch 200
 # (4 x 50). Loads backbone and margin head of the stage-1 checkpoint
-# (berl-stage1_iresnet50_curricularface_4xb50-sgd-24e_ms1m.py), strictly:
+# (berl-stage1_iresnet100_curricularface_4xb50-sgd-24e_ms1m.py), strictly:
 #
 #   bash tools/dist_train.sh \
-#       configs/berl/berl-stage2_iresnet50_ira-iia_4xb50-adam-4e_ms1m.py 4 \
+#       configs/berl/berl-stage2_iresnet100_ira-iia_4xb50-adam-4e_ms1m.py 4 \
 #       --cfg-options model.pretrained.0.checkpoint=S1 \
 #       model.pretrained.1.checkpoint=S1
 #
@@ -15,11 +15,11 @@
 # (FaceSeparateDistributedDataParallel, which also leaves the Partial FC
 # centres of stage 1 unwrapped).
 _base_ = [
-    './berl-stage1_iresnet50_curricularface_4xb50-sgd-24e_ms1m.py',
+    './berl-stage1_iresnet100_curricularface_4xb50-sgd-24e_ms1m.py',
     '../_base_/models/berl_recon.py',
 ]
 
-stage1_checkpoint = ('work_dirs/berl-stage1_iresnet50_curricularface_4xb50-'
+stage1_checkpoint = ('work_dirs/berl-stage1_iresnet100_curricularface_4xb50-'
                      'sgd-24e_ms1m/epoch_24.pth')
 max_epochs = 4
 recon_lr = 1e-4

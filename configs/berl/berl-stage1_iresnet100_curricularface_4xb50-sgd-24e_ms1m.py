@@ -1,12 +1,12 @@
-# 3D-BERL stage 1 at scale: face recognition only, IResNet-50 with a
-# CurricularFace head (m = 0.5, s = 64) on MS1MV2 (insightface's
-# faces_emore pack: train.rec/train.idx, 85,742 identities, with the
-# lfw/cfp_fp/agedb_30 .bin verification sets beside it). For IResNet-100
-# set model.backbone.arch='r100'; for MS1MV3 (ms1m-retinaface-t1) change
-# data_root and num_identities (93,431).
+# 3D-BERL stage 1 at scale: face recognition only, IResNet-100 (the paper's
+# ResNet-100) with a CurricularFace head (m = 0.5, s = 64) on MS1MV2
+# (insightface's faces_emore pack: train.rec/train.idx, 85,742 identities,
+# with the lfw/cfp_fp/agedb_30 .bin verification sets beside it). For
+# MS1MV3 (ms1m-retinaface-t1) change data_root and num_identities (93,431);
+# for a smaller run, model.backbone.arch='r50' in all three stages.
 #
-#   CFG=configs/berl/berl-stage1_iresnet50_curricularface_4xb50-sgd-24e_ms1m.py
-#   bash tools/dist_train.sh $CFG 4
+#   CFG=berl-stage1_iresnet100_curricularface_4xb50-sgd-24e_ms1m.py
+#   bash tools/dist_train.sh configs/berl/$CFG 4
 #
 # Optimiser as 3D-BERL: SGD, momentum 0.9, weight decay 5e-4, batch 200
 # (4 x 50). The schedule (lr 0.1, divided by 10 at epochs 10, 18 and 22 of
@@ -29,7 +29,7 @@ lr = 0.1
 sample_rate = 1.0
 model = dict(
     data_preprocessor=dict(num_classes=num_identities),
-    backbone=dict(arch='r50'),
+    backbone=dict(arch='r100'),
     head=dict(
         _delete_=True,
         type='PartialFCHead',
