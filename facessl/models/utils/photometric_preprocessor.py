@@ -17,6 +17,13 @@ probability ``blur.prob`` and sigma uniform in ``blur.sigma_range`` at
 ``blur.ref_size`` scaled to the view side (``ScaledGaussianBlur``); solarise
 with probability ``solarize.prob``.
 
+With ``append_unaugmented`` it also returns the views as the workers
+left them, after the augmented ones: ``V`` geometric crops in, ``2 V``
+views out (the ``V`` augmented, then the same ``V`` crops un-augmented),
+the layout of ``LAFSMultiView`` with ``TwoImageView`` pipelines that LAFS
+(landmark CNN on the un-augmented crops) and ProS (face-aware retrieval)
+read, without cropping twice on the workers.
+
 Randomness: each training batch draws from its own generator seeded by
 ``(seed, rank, iteration)`` (the iteration from MMEngine's message hub), so
 a seeded run gives the same augmentations twice and a resumed run continues
@@ -134,12 +141,18 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
             and the :class:`PhotometricAugment` arguments.
         seed (int, optional): base seed; defaults to ``torch.initial_seed()``
             at the first batch (MMEngine sets it from ``randomness.seed``).
+        append_unaugmented (bool): return the ``V`` augmented views
+            followed by the ``V`` input views un-augmented (both halves
+            converted and normalised alike); outside training the first
+            half is un-augmented too, so the layout stays ``2 V``.
+            Defaults to False.
         **kwargs: ``SelfSupDataPreprocessor`` arguments (``mean``, ``std``,
             ``to_rgb``, ...).
     """
 
     def __init__(self, view_groups: Sequence[dict],
-                 seed: Optional[int] = None, **kwargs) -> None:
+                 seed: Optional[int] = None,
+                 append_unaugmented: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.group_sizes: List[int] = []
         self.augments: List[PhotometricAugment] = []
@@ -152,6 +165,7 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
             self.group_sizes.append(num)
             self.augments.append(PhotometricAugment(**group))
         self.seed = seed
+        self.append_unaugmented = bool(append_unaugmented)
         self._calls = 0
 
     def _generator(self, device: torch.device) -> torch.Generator:
@@ -187,12 +201,19 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
         return out
 
     def forward(self, data: dict, training: bool = False):
-        """Augment (training only), then convert and normalise."""
-        if not training or not isinstance(data.get('inputs'), list):
+        """Augment (training only), append the un-augmented views (with
+        ``append_unaugmented``), then convert and normalise."""
+        if not isinstance(data.get('inputs'), list) or not (
+                training or self.append_unaugmented):
             return super().forward(data, training)
         inputs, samples = self.cast_data(
             [data['inputs'], data.get('data_samples')])
-        views = self.augment(inputs)
+        if training:
+            views = self.augment(inputs)
+        else:
+            views = [v.float() for v in inputs]
+        if self.append_unaugmented:
+            views += [v.float() for v in inputs]
         if self._channel_conversion:
             views = [v[:, [2, 1, 0], ...] for v in views]
         if self._enable_normalize:
