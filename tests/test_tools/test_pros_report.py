@@ -120,7 +120,8 @@ def test_local_views(report):
     assert report.local_views_per_image(cfg) == 2
     # views followed by their appended un-augmented copies: 6 local views
     paper = Config.fromfile(osp.join(
-        REPO, 'configs/pros/pros_vit-s-p16_8xb32-coslr-20e_synthetic-faces.py'))
+        REPO, 'configs/pros/'
+        'pros_vit-s-p16_8xb32-coslr-20e_synthetic-faces.py'))
     assert paper.data_preprocessor.append_unaugmented
     assert report.local_views_per_image(paper) == 6
     cfg.train_dataloader.dataset.pipeline = [dict(type='PackInputs')]

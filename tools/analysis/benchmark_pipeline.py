@@ -44,7 +44,7 @@ from mmengine.dataset import Compose, default_collate
 
 from facessl.datasets import SyntheticFaces
 from facessl.models.utils.photometric_preprocessor import (
-    per_image_view_pipeline, split_view_pipeline)
+    batched_views, per_image_view_pipeline)
 from facessl.registry import MODELS
 from facessl.utils import register_all_modules
 
@@ -88,34 +88,15 @@ def find_multiview(cfg: Config) -> dict:
                      'multi-crop pipelines)')
 
 
-def _two_images(multi: dict) -> bool:
-    """Whether the views carry their un-augmented crop (LAFS layout)."""
-    return multi['type'] == 'LAFSMultiView' and multi.get(
-        'geo_key', 'img_geo') is not None
-
-
 def build_paths(cfg: Config):
     """``(per_image, worker, preprocessor_cfg, mmpretrain)`` pipelines."""
     multi = find_multiview(cfg)
     prep = cfg.get('data_preprocessor', None) or cfg.model.get(
         'data_preprocessor', {})
-    lafs = _two_images(multi) or bool(prep.get('append_unaugmented'))
-    if prep.get('type') == 'MultiViewPhotometricPreprocessor':
-        groups = [dict(g) for g in prep['view_groups']]
-        geometric = [list(b) for b in multi['transforms']]
-    elif _two_images(multi):
-        views = [b[0] for b in multi['transforms']]
-        geometric = [list(v['geometric']) for v in views]
-        groups = [split_view_pipeline(v['photometric'])[1] for v in views]
-    else:
-        split = [split_view_pipeline(b) for b in multi['transforms']]
-        geometric = [s[0] for s in split]
-        groups = [s[1] for s in split]
-    prep = dict(prep, type='MultiViewPhotometricPreprocessor',
-                append_unaugmented=lafs)
-    num_views = list(multi['num_views'])
-    groups = [dict(g, num_views=n) for g, n in zip(groups, num_views)]
-    prep_cfg = dict(prep, view_groups=groups)
+    geometric, prep_cfg = batched_views(multi, prep)
+    groups = prep_cfg['view_groups']
+    num_views = [g['num_views'] for g in groups]
+    lafs = prep_cfg['append_unaugmented']
     if lafs:
         per_image = [[dict(type='TwoImageView', geometric=b,
                            photometric=per_image_view_pipeline([], g))]

@@ -40,8 +40,7 @@ from tqdm import tqdm
 
 from facessl.apis.stage_chain import (NO_VAL, evaluate_stage,
                                       resolve_config, train_stage)
-from facessl.models.utils.photometric_preprocessor import \
-    split_view_pipeline
+from facessl.models.utils.photometric_preprocessor import batched_views
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROS_CONFIG = 'configs/pros/pros_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py'
@@ -227,30 +226,21 @@ def unaugmented_copy_options(cfg) -> dict:
     filter scores them): ``MultiViewWithGeometry`` crops and flips on the
     workers, ``MultiViewPhotometricPreprocessor`` with
     ``append_unaugmented`` applies the config's photometric recipe (a
-    per-image ``MultiView`` is split by :func:`split_view_pipeline`) and
-    appends the crops; ``PackInputs`` packs ``num_views``. Empty when the
+    per-image ``MultiView`` is split, see ``batched_views``) and appends
+    the crops; ``PackInputs`` packs ``num_views``. Empty when the
     views already carry the crops (``LAFSMultiView`` of ``TwoImageView``).
     """
     index, views = find_views(cfg)
-    kind = views['type'].split('.')[-1]
-    prep = _plain(cfg.get('data_preprocessor') or {})
-    if kind == 'LAFSMultiView' and views.get('geo_key',
-                                             'img_geo') is not None:
+    views = _plain(views)
+    if views['type'].split('.')[-1] == 'LAFSMultiView' and views.get(
+            'geo_key', 'img_geo') is not None:
         return {}
-    num = views['num_views']
-    num = list(num) if isinstance(num, (list, tuple)) else [num]
-    transforms = _plain(list(views['transforms']))
-    if prep.get('type') == 'MultiViewPhotometricPreprocessor':
-        geometric = transforms
-    else:
-        split = [split_view_pipeline(b) for b in transforms]
-        geometric = [s[0] for s in split]
-        prep.update(type='MultiViewPhotometricPreprocessor',
-                    view_groups=[dict(s[1], num_views=n)
-                                 for s, n in zip(split, num)])
-    prep['append_unaugmented'] = True
+    geometric, prep = batched_views(
+        views, _plain(cfg.get('data_preprocessor') or {}), True)
     pipeline = _plain(list(cfg.train_dataloader.dataset.pipeline))
-    pipeline[index] = dict(type='MultiViewWithGeometry', num_views=num,
+    pipeline[index] = dict(type='MultiViewWithGeometry',
+                           num_views=[g['num_views']
+                                      for g in prep['view_groups']],
                            transforms=geometric)
     for step in pipeline:
         if step['type'].split('.')[-1] == 'PackInputs':

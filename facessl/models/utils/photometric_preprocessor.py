@@ -223,7 +223,7 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
 
 #: transforms that stay on the workers in the batched path
 GEOMETRIC = ('RandomResizedCrop', 'RandomFlip', 'Resize', 'CenterCrop',
-             'RandomCrop')
+             'RandomCrop', 'LandmarkRandomResizedCrop', 'LandmarkRandomFlip')
 
 
 def per_image_view_pipeline(geometric: Sequence[dict],
@@ -290,3 +290,51 @@ def split_view_pipeline(pipeline: Sequence[dict]
                              f'geometric ({", ".join(GEOMETRIC)}) nor a '
                              'photometric transform the batched path has')
     return geometric, group
+
+
+def batched_views(views: dict, data_preprocessor: Optional[dict] = None,
+                  append_unaugmented: Optional[bool] = None
+                  ) -> Tuple[List[List[dict]], dict]:
+    """The batched form of a multi-crop transform's views.
+
+    Args:
+        views (dict): a ``MultiView``, ``MultiViewWithGeometry`` or
+            ``LAFSMultiView`` config (per-image views, ``TwoImageView``
+            views, or already geometric with a batched preprocessor).
+        data_preprocessor (dict, optional): the config's preprocessor;
+            its ``view_groups`` are kept when it is a
+            ``MultiViewPhotometricPreprocessor``, its other arguments
+            (``mean``, ``std``, ...) always.
+        append_unaugmented (bool, optional): defaults to True for views
+            that carry their un-augmented crop (``TwoImageView``) or a
+            preprocessor that appends them, else False.
+
+    Returns:
+        tuple: the geometric pipeline of each kind of view, and the
+        ``MultiViewPhotometricPreprocessor`` config (``view_groups`` with
+        ``num_views``) that applies the rest.
+    """
+    prep = dict(data_preprocessor or {})
+    two_images = views['type'].split('.')[-1] == 'LAFSMultiView' and (
+        views.get('geo_key', 'img_geo') is not None)
+    if append_unaugmented is None:
+        append_unaugmented = two_images or bool(
+            prep.get('append_unaugmented'))
+    num = views['num_views']
+    num = list(num) if isinstance(num, (list, tuple)) else [num]
+    if prep.get('type') == 'MultiViewPhotometricPreprocessor':
+        geometric = [[dict(t) for t in b] for b in views['transforms']]
+        groups = [dict(g) for g in prep['view_groups']]
+    elif two_images:
+        two = [b[0] for b in views['transforms']]
+        geometric = [[dict(t) for t in v['geometric']] for v in two]
+        groups = [split_view_pipeline(v['photometric'])[1] for v in two]
+    else:
+        split = [split_view_pipeline(b) for b in views['transforms']]
+        geometric = [s[0] for s in split]
+        groups = [s[1] for s in split]
+    prep.update(type='MultiViewPhotometricPreprocessor',
+                append_unaugmented=bool(append_unaugmented),
+                view_groups=[dict(g, num_views=n)
+                             for g, n in zip(groups, num)])
+    return geometric, prep

@@ -14,8 +14,8 @@ from mmpretrain.models.utils import SelfSupDataPreprocessor
 
 from facessl.datasets import SyntheticFaces
 from facessl.models.utils import MultiViewPhotometricPreprocessor
-from facessl.models.utils.photometric_preprocessor import \
-    per_image_view_pipeline
+from facessl.models.utils.photometric_preprocessor import (
+    batched_views, per_image_view_pipeline)
 from facessl.registry import MODELS, TRANSFORMS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
@@ -82,6 +82,27 @@ def test_config_recipe_is_the_per_image_recipe(cfg):
         assert list(geometric) == list(two[0].geometric)
         assert per_image_view_pipeline(geometric, group) == (
             list(two[0].geometric) + list(two[0].photometric))
+
+
+def test_batched_views_of_the_per_image_views(cfg):
+    """Splitting the per-image TwoImageView views gives the config's
+    batched path; a plain MultiView gets no copies unless asked."""
+    geometric, prep = batched_views(cfg.train_pipeline[0].to_dict(),
+                                    cfg.data_preprocessor.to_dict())
+    batched = cfg.batched_data_preprocessor.to_dict()
+    assert geometric == [list(b) for b in
+                         cfg.batched_train_pipeline[0].transforms]
+    assert prep['append_unaugmented'] and prep['mean'] == batched['mean']
+    for got, want in zip(prep['view_groups'], batched['view_groups']):
+        assert {k: v for k, v in got.items() if k != 'solarize'} == {
+            k: v for k, v in want.items() if k != 'solarize'}
+        assert got.get('solarize', dict(prob=0.))['prob'] == (
+            want['solarize']['prob'])
+    plain = dict(type='MultiView', num_views=[2],
+                 transforms=[geometric[0]])
+    assert not batched_views(plain)[1]['append_unaugmented']
+    assert batched_views(plain, None, True)[1]['view_groups'] == [
+        dict(num_views=2)]
 
 
 def test_worker_crop_is_the_per_image_geometric_image(cfg, faces):
