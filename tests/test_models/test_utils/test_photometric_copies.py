@@ -239,3 +239,15 @@ def test_lafs_trains_one_step_on_the_batched_demo_config(faces):
     assert len(seen[0]) == len(raw) == 4
     for got, ref in zip(seen[0], normalised(raw)):
         assert torch.equal(got, ref)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_copies_on_cuda(cfg, faces):
+    data = batch(cfg, faces)
+    raw = [x.clone() for x in data['inputs']]
+    data['inputs'] = [x.cuda() for x in data['inputs']]
+    out = preprocessor(cfg).cuda()(data, training=True)['inputs']
+    assert len(out) == 2 * V and all(x.is_cuda for x in out)
+    for got, ref in zip(out[V:], normalised(raw)):
+        torch.testing.assert_close(got.cpu(), ref, rtol=0, atol=1e-6)
