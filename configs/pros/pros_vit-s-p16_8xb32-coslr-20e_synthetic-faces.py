@@ -10,7 +10,9 @@
 # Face-aware retrieval needs the ArcFace checkpoint at `arcface_checkpoint`
 # (below) or, on the command line,
 #   --cfg-options model.crop_filter.checkpoint=PATH
-# and is switched off with --cfg-options model.crop_filter=None.
+# and is switched off with --cfg-options model.crop_filter=None (add
+# data_preprocessor.append_unaugmented=False: the un-augmented crops are
+# then unused).
 # configs/pros/README.md lists every setting against the paper.
 _base_ = [
     '../_base_/models/pros_vit-s-p16.py',
