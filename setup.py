@@ -48,7 +48,15 @@ setup(
         'tensorboard>=2.14',
         'tqdm>=4.66',
     ],
-    extras_require={'tests': ['pytest>=8']},
+    # the pins of requirements/tests.txt (tests/test_setup.py checks)
+    extras_require={
+        'tests': [
+            'pytest>=8',
+            'onnx==1.23.2',
+            'onnxruntime==1.31.1',
+            'insightface==2.1',
+        ]
+    },
     classifiers=[
         'Programming Language :: Python :: 3',
         'Topic :: Scientific/Engineering :: Artificial Intelligence',

@@ -30,21 +30,18 @@ model = dict(
     loss=_base_.model.loss)
 
 
-def _photometric_only(view):
-    # a LAFS view pipeline, [TwoImageView], as one plain view pipeline
-    return list(view[0]['geometric']) + list(view[0]['photometric'])
-
-
+# LAFS's batched views: the workers crop and flip, the preprocessor
+# applies the same photometric recipe; DINO needs no un-augmented copies
 _lafs_views = _base_.train_dataloader.dataset.pipeline[0]
 train_dataloader = dict(
     dataset=dict(pipeline=[
         dict(
             type='MultiView',
             num_views=_lafs_views.num_views,
-            transforms=[_photometric_only(p)
-                        for p in _lafs_views.transforms]),
+            transforms=_lafs_views.transforms),
         dict(type='PackInputs'),
     ]))
+data_preprocessor = dict(append_unaugmented=False)
 custom_hooks = [
     h for h in _base_.custom_hooks if h['type'] != 'LAFSVisualizationHook'
 ]

@@ -35,7 +35,12 @@ max_epochs = 40
 warmup_epochs = 10
 
 model = dict(landmark_cnn_checkpoint=landmark_cnn_checkpoint)
-train_dataloader = dict(batch_size=82)
+train_dataloader = dict(
+    batch_size=82, dataset=dict(pipeline=_base_.batched_train_pipeline))
+# colour jitter, grayscale, blur and solarise batched on the GPU, the
+# un-augmented crops appended (the per-image path: _base_.train_pipeline
+# with _base_.data_preprocessor)
+data_preprocessor = _base_.batched_data_preprocessor
 
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0,

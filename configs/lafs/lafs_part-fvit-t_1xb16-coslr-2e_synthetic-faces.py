@@ -59,10 +59,21 @@ train_dataloader = dict(
         images_per_identity=4,
         generator_cfg=generator_cfg,
         pipeline=[
-            dict(_base_.train_pipeline[0],
+            dict(_base_.batched_train_pipeline[0],
                  num_views=[1, 1, num_local_views]),
-            _base_.train_pipeline[1],
+            _base_.batched_train_pipeline[1],
         ]))
+# colour jitter, grayscale, blur and solarise batched on the model's
+# device, the un-augmented crops appended (the per-image path:
+# _base_.train_pipeline with _base_.data_preprocessor)
+data_preprocessor = dict(
+    _base_.batched_data_preprocessor,
+    view_groups=[
+        _base_.batched_data_preprocessor.view_groups[0],
+        _base_.batched_data_preprocessor.view_groups[1],
+        dict(_base_.batched_data_preprocessor.view_groups[2],
+             num_views=num_local_views),
+    ])
 val_dataloader = dict(
     batch_size=50,
     dataset=dict(

@@ -10,7 +10,9 @@
 # Face-aware retrieval needs the ArcFace checkpoint at `arcface_checkpoint`
 # (below) or, on the command line,
 #   --cfg-options model.crop_filter.checkpoint=PATH
-# and is switched off with --cfg-options model.crop_filter=None.
+# and is switched off with --cfg-options model.crop_filter=None (add
+# data_preprocessor.append_unaugmented=False: the un-augmented crops are
+# then unused).
 # configs/pros/README.md lists every setting against the paper.
 _base_ = [
     '../_base_/models/pros_vit-s-p16.py',
@@ -39,41 +41,39 @@ model = dict(
         reduce='max'))
 
 
-def _two_images(pipeline, size):
-    # One view of the base pipeline at another crop size, as a
-    # TwoImageView: the crop and flip are kept as the un-augmented image
-    # the retrieval model scores, the colour/blur steps make the view.
-    steps = [
+def _resize(pipeline, size):
+    # the base's geometric view steps at another RandomResizedCrop size
+    return [
         dict(t, scale=size) if t['type'] == 'RandomResizedCrop' else t
         for t in pipeline
     ]
-    geometric = [
-        t for t in steps if t['type'] in ('RandomResizedCrop', 'RandomFlip')
-    ]
-    photometric = [t for t in steps if t not in geometric]
-    return [
-        dict(
-            type='TwoImageView',
-            geometric=geometric,
-            photometric=photometric)
-    ]
 
 
+# The workers crop and flip (uint8); MultiViewPhotometricPreprocessor
+# applies colour jitter, grayscale, blur and solarise batched on the GPU
+# and appends the un-augmented crops the retrieval model scores: the model
+# receives the 2 V layout ProS reads (V augmented views, then their V
+# un-augmented copies, `num_views` in the meta). The per-image path is
+# LAFSMultiView of TwoImageView(geometric=crop + flip, photometric=the
+# rest of _base_.global_pipeline1/2 and local_pipeline) with the plain
+# SelfSupDataPreprocessor.
 train_dataloader = dict(
     batch_size=32,
     dataset=dict(
         img_size=face_size,
         pipeline=[
             dict(
-                type='LAFSMultiView',
+                type='MultiViewWithGeometry',
                 num_views=[1, 1, _base_.num_local_views],
                 transforms=[
-                    _two_images(_base_.global_pipeline1, global_size),
-                    _two_images(_base_.global_pipeline2, global_size),
-                    _two_images(_base_.local_pipeline, local_size),
+                    _resize(_base_.global_geometric, global_size),
+                    _resize(_base_.global_geometric, global_size),
+                    _resize(_base_.local_geometric, local_size),
                 ]),
             dict(type='PackInputs', meta_keys=('num_views', )),
         ]))
+data_preprocessor = dict(
+    _base_.batched_data_preprocessor, append_unaugmented=True)
 val_pipeline = [
     dict(
         type='ResizeEdge',

@@ -52,16 +52,29 @@ train_dataloader = dict(
         generator_cfg=generator_cfg,
         pipeline=[
             dict(
-                type='MultiView',
+                type='MultiViewWithGeometry',
                 num_views=[1, 1, num_local_views],
                 transforms=[
-                    _resize(_base_.global_pipeline1, global_size),
-                    _resize(_base_.global_pipeline2, global_size),
-                    _resize(_base_.local_pipeline, local_size,
+                    _resize(_base_.global_geometric, global_size),
+                    _resize(_base_.global_geometric, global_size),
+                    _resize(_base_.local_geometric, local_size,
                             local_crop_scale),
                 ]),
-            dict(type='PackInputs'),
+            dict(type='PackInputs', meta_keys=('num_views', )),
         ]))
+# colour jitter, grayscale, blur and solarise batched on the model's device
+# (the per-image path: _base_.global_pipeline1/2 and local_pipeline in a
+# MultiView). A face-aware crop filter also needs the un-augmented crops:
+# add data_preprocessor=dict(append_unaugmented=True) next to
+# model.crop_filter (tools/analysis/pros_report.py --filter-checkpoint
+# does).
+data_preprocessor = dict(
+    type='MultiViewPhotometricPreprocessor',
+    view_groups=[
+        dict(_base_.global_photometric1, num_views=1),
+        dict(_base_.global_photometric2, num_views=1),
+        dict(_base_.local_photometric, num_views=num_local_views),
+    ])
 val_pipeline = [
     dict(
         type='ResizeEdge',

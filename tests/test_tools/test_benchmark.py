@@ -59,8 +59,10 @@ def test_benchmark_runs_a_lafs_step(tmp_path, subprocess_env):
                          timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     res = json.loads((tmp_path / 'out.json').read_text())
-    # the config's 2 global + 2 local views, photometric and geometric
-    assert res['views'] == [[8, 112]] and res['images_per_step'] == 8
+    # the config's 2 global + 2 local crops from the workers (the batched
+    # preprocessor adds the photometric views)
+    assert res['views'] == [[1, 112], [1, 112], [2, 112]]
+    assert res['images_per_step'] == 4
     assert res['synthetic_s_per_step'] > 0
     # a Part fViT-T step: ~2 GFLOPs forward per 197-token view and more
     # for backward; the flop count must see the backbone

@@ -125,3 +125,40 @@ def test_official_dino_tool_alternates_rounds(repo_root, tmp_path,
          '--dino-repo', str(tmp_path)],
         capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode != 0 and 'main_dino.py' in bad.stderr
+
+
+def test_lafs_paths(repo_root):
+    """A LAFS config's paths, batched or per-image: the per-image one
+    keeps two images per view, the batched worker one (with landmarks)
+    and its preprocessor appends it; mmpretrain's has one per view."""
+    import importlib.util
+
+    import torch
+    from mmengine.dataset import default_collate
+
+    from facessl.datasets import SyntheticFaces
+    from facessl.registry import MODELS
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_pipeline',
+        osp.join(repo_root, 'tools/analysis/benchmark_pipeline.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    face = SyntheticFaces(num_identities=1, images_per_identity=1,
+                          img_size=112, seed=0, pipeline=[])[0]
+    for path in ('configs/lafs/lafs_part-fvit-t_1xb16-coslr-2e_'
+                 'synthetic-faces.py',
+                 'configs/_base_/datasets/synthetic_faces_lafs.py'):
+        cfg = Config.fromfile(osp.join(repo_root, path))
+        per_image, worker, prep_cfg, mmpre = tool.build_paths(cfg)
+        views = sum(cfg.train_dataloader.dataset.pipeline[0].num_views)
+        assert len(per_image(tool.sample(face))['img']) == 2 * views
+        crops = worker(tool.sample(face))
+        assert len(crops['img']) == views
+        assert crops['landmarks'].shape == (views, 68, 2)
+        assert len(mmpre(tool.sample(face))['img']) == views
+        assert prep_cfg['append_unaugmented']
+        prep = MODELS.build(prep_cfg)
+        batch = default_collate([[torch.from_numpy(
+            v.transpose(2, 0, 1).copy()) for v in crops['img']]])
+        out = prep(dict(inputs=batch, data_samples=None), training=True)
+        assert len(out['inputs']) == 2 * views

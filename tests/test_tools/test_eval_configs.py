@@ -116,6 +116,14 @@ def test_eval_model_is_the_trained_model(config):
     def model_of(cfg):
         model = dict(cfg.model)
         model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+        prep = model['data_preprocessor']
+        if prep and prep['type'] == 'MultiViewPhotometricPreprocessor':
+            # training-only augmentation; evaluation batches get
+            # SelfSupDataPreprocessor's conversion and normalisation
+            prep = {k: v for k, v in prep.items() if k not in (
+                'view_groups', 'seed', 'append_unaugmented')}
+            model['data_preprocessor'] = dict(
+                prep, type='SelfSupDataPreprocessor')
         return {k: v for k, v in model.items() if k not in TRAINING_ONLY}
 
     assert model_of(eval_cfg) == model_of(train_cfg)

@@ -118,6 +118,85 @@ def test_baselines_hand_computed(report, monkeypatch):
 def test_local_views(report):
     cfg = Config.fromfile(osp.join(REPO, report.PROS_CONFIG))
     assert report.local_views_per_image(cfg) == 2
+    # views followed by their appended un-augmented copies: 6 local views
+    paper = Config.fromfile(osp.join(
+        REPO, 'configs/pros/'
+        'pros_vit-s-p16_8xb32-coslr-20e_synthetic-faces.py'))
+    assert paper.data_preprocessor.append_unaugmented
+    assert report.local_views_per_image(paper) == 6
+    cfg.train_dataloader.dataset.pipeline = [dict(type='PackInputs')]
+    with pytest.raises(KeyError, match='no multi-crop transform'):
+        report.local_views_per_image(cfg)
+
+
+def test_copies_of_a_per_image_config(report):
+    """A per-image MultiView goes the batched way with the same recipe."""
+    from facessl.models.utils.photometric_preprocessor import \
+        per_image_view_pipeline
+    cfg = Config.fromfile(osp.join(
+        REPO, 'configs/dino/dino_vit-s-p8_bench-official_synthetic-faces.py'))
+    opts = report.unaugmented_copy_options(cfg)
+    views, pack = opts['train_dataloader.dataset.pipeline']
+    prep = opts['data_preprocessor']
+    assert views['type'] == 'MultiViewWithGeometry'
+    assert views['num_views'] == [1, 1, 8]
+    assert 'num_views' in pack['meta_keys']
+    assert prep['type'] == 'MultiViewPhotometricPreprocessor'
+    assert prep['append_unaugmented'] and prep['mean'] == [127.5] * 3
+    old = cfg.train_dataloader.dataset.pipeline[0].transforms
+    for before, geometric, group in zip(old, views['transforms'],
+                                        prep['view_groups']):
+        assert [t['type'] for t in geometric] == ['RandomResizedCrop',
+                                                  'RandomFlip']
+        assert per_image_view_pipeline(geometric, group) == list(before)
+    # LAFSMultiView of TwoImageView views already carry the crops
+    lafs = Config.fromfile(osp.join(
+        REPO, 'configs/_base_/datasets/synthetic_faces_lafs.py'))
+    assert report.unaugmented_copy_options(lafs) == {}
+
+
+def test_filter_trains_on_unaugmented_crops(report, tmp_path):
+    """--filter-checkpoint: the written pretraining config gives ProS its
+    un-augmented crops and one step with the filter runs on them."""
+    import torch
+    from mmengine.dataset import default_collate
+    from mmengine.optim import build_optim_wrapper
+
+    from facessl.apis.stage_chain import write_stage_config
+    from facessl.registry import DATASETS, MODELS
+    config = osp.join(REPO, report.PROS_CONFIG)
+    cfg = Config.fromfile(config)
+    torch.manual_seed(0)
+    backbone = MODELS.build(cfg.model.backbone)
+    ckpt = str(tmp_path / 'rec.pth')
+    torch.save({'state_dict': {f'teacher.backbone.{k}': v for k, v in
+                               backbone.state_dict().items()}}, ckpt)
+    args = report.parse_args(['--filter-checkpoint', ckpt, '--no-knn'])
+    child = Config.fromfile(write_stage_config(
+        str(tmp_path / 'config.py'), config,
+        report.pretrain_options(args, cfg)))
+    assert report.local_views_per_image(child) == 2
+    data_cfg = child.train_dataloader.dataset
+    data_cfg.update(num_identities=2, images_per_identity=1)
+    dataset = DATASETS.build(data_cfg)
+    data = default_collate([dataset[0], dataset[1]])
+    assert len(data['inputs']) == 4  # the workers' crops
+    assert data['data_samples'][0].num_views == 4
+    model_cfg = child.model
+    model_cfg.data_preprocessor = child.data_preprocessor
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    scored = []
+    real = model.crop_filter.keep_mask
+    model.crop_filter.keep_mask = lambda g, l: scored.append(
+        list(g) + list(l)) or real(g, l)
+    raw = [x.clone() for x in data['inputs']]
+    log = model.train_step(data, build_optim_wrapper(model,
+                                                     child.optim_wrapper))
+    assert torch.isfinite(log['loss'])
+    for seen, crop in zip(scored[0], raw):  # un-augmented, normalised
+        expected = (crop[:, [2, 1, 0]].float() - 127.5) / 127.5
+        assert torch.equal(seen, expected)
 
 
 def test_tiny_pretraining_run(tmp_path):
@@ -156,13 +235,18 @@ def test_pretrain_options(report):
     assert filt['backbone'] == cfg.model.backbone.to_dict()
     assert filt['checkpoint'] == osp.abspath('rec.pth')
     assert (filt['prefix'], filt['threshold']) == ('teacher.backbone.', -0.5)
+    # the filter's un-augmented crops: appended by the preprocessor
+    assert opts['data_preprocessor']['append_unaugmented']
+    assert opts['train_dataloader.dataset.pipeline'][0]['type'] == (
+        'MultiViewWithGeometry')
     assert opts['val_dataloader'] is None
     assert not any(k.startswith('val_dataloader.') for k in opts)
     assert 'ValidateAtStartHook' not in [h['type']
                                          for h in opts['custom_hooks']]
     assert opts['train_dataloader.batch_size'] == 8
-    assert 'model.crop_filter' not in report.pretrain_options(
-        report.parse_args([]), cfg)
+    plain = report.pretrain_options(report.parse_args([]), cfg)
+    assert 'model.crop_filter' not in plain
+    assert 'data_preprocessor' not in plain
 
 
 def test_bad_arguments(report, capsys):

@@ -105,3 +105,28 @@ def test_show_landmark_views_errors(tmp_path, repo_root):
                        r'2\) landmarks with N >= 3, got shape \(2, 4, 2\)'):
         np.save(tmp_path / 'bad.npy', np.zeros((2, 4, 2)))
         tool.load_landmarks(str(tmp_path / 'bad.npy'), 3)
+
+
+def test_show_landmark_views_batched_path(repo_root):
+    """One image per view (batched path): the preprocessor draws the
+    photometric row, the crops stay the geometric row."""
+    from facessl.models.utils import MultiViewPhotometricPreprocessor
+    spec = importlib.util.spec_from_file_location(
+        'show_landmark_views',
+        osp.join(repo_root, 'tools/analysis/show_landmark_views.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+             for _ in range(2)]
+    prep = MultiViewPhotometricPreprocessor(
+        view_groups=[dict(num_views=2, solarize=dict(prob=1.))], seed=0)
+    out = tool.add_photometric(dict(img=crops, num_views=2), prep)
+    assert len(out['img']) == 4 and out['img'][0].dtype == np.uint8
+    for got, crop in zip(out['img'], crops * 2):
+        assert got.shape == crop.shape
+    for got, crop in zip(out['img'][:2], crops):
+        np.testing.assert_array_equal(
+            got, np.where(crop < 128, crop, 255 - crop))
+    for got, crop in zip(out['img'][2:], crops):
+        np.testing.assert_array_equal(got, crop)

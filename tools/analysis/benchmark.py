@@ -97,7 +97,9 @@ def view_sizes(cfg: Config, spec: str = None):
     for t in cfg.train_dataloader.dataset.pipeline:
         if t.get('type') == 'LAFSMultiView':
             return lafs_view_sizes(t)
-        if t.get('type') == 'MultiView':
+        # MultiViewWithGeometry: the batched path's crops (the
+        # preprocessor may append their un-augmented copies)
+        if t.get('type') in ('MultiView', 'MultiViewWithGeometry'):
             num = t['num_views']
             pipes = t['transforms']
             num = num if isinstance(num, (list, tuple)) else [num]
@@ -132,7 +134,8 @@ def lafs_view_sizes(multi_view: dict):
 
 
 def synthetic_batch(views, batch_size, seed=0):
-    """A collated multi-view batch of random uint8 images."""
+    """A collated multi-view batch of random uint8 images (``num_views``
+    in the meta: the number of view tensors)."""
     from mmpretrain.structures import DataSample
     g = torch.Generator().manual_seed(seed)
     inputs = [
@@ -140,7 +143,9 @@ def synthetic_batch(views, batch_size, seed=0):
                       dtype=torch.uint8) for n, s in views for _ in range(n)
     ]
     return dict(
-        inputs=inputs, data_samples=[DataSample() for _ in range(batch_size)])
+        inputs=inputs,
+        data_samples=[DataSample(metainfo=dict(num_views=len(inputs)))
+                      for _ in range(batch_size)])
 
 
 def matmul_peak_gflops(device, n=4096, reps=3):

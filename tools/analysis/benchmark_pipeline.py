@@ -17,6 +17,13 @@ cost is excluded), in alternating rounds in one process:
   crop sizes and probabilities (its ColorJitter with hue 0: its hue fails
   under NumPy 2; its GaussianBlur with sigma U(0.1, 2) px).
 
+LAFS configs (``LAFSMultiView`` of ``TwoImageView`` views, or their
+batched form: ``MultiViewWithGeometry`` and the preprocessor with
+``append_unaugmented``) are timed the same way with each face's
+landmarks: the per-image path keeps two images per view, the batched
+worker one (the preprocessor appends it), and mmpretrain's pipeline is its
+DINO view with the same crop and flip (it has no landmark bookkeeping).
+
 Worker numbers are source images per second for one worker (each image
 gives all its views); the preprocessor's are images per second of its
 batches. Ratios compare medians over the rounds. With ``--workers N`` it
@@ -37,7 +44,7 @@ from mmengine.dataset import Compose, default_collate
 
 from facessl.datasets import SyntheticFaces
 from facessl.models.utils.photometric_preprocessor import (
-    per_image_view_pipeline, split_view_pipeline)
+    batched_views, per_image_view_pipeline)
 from facessl.registry import MODELS
 from facessl.utils import register_all_modules
 
@@ -64,13 +71,21 @@ def parse_args():
     return parser.parse_args()
 
 
+#: multi-crop transforms this tool reads
+MULTIVIEWS = ('MultiView', 'MultiViewWithGeometry', 'LAFSMultiView')
+#: LAFS's geometric transforms -> mmpretrain's (same crop and flip)
+PLAIN = dict(LandmarkRandomResizedCrop='RandomResizedCrop',
+             LandmarkRandomFlip='RandomFlip')
+
+
 def find_multiview(cfg: Config) -> dict:
-    """The ``MultiView`` transform of the train pipeline."""
+    """The multi-crop transform of the train pipeline."""
     for t in cfg.train_dataloader.dataset.pipeline:
-        if t['type'] == 'MultiView':
+        if t['type'] in MULTIVIEWS:
             return t
-    raise SystemExit(f'{cfg.filename}: the train pipeline has no MultiView '
-                     '(this tool measures multi-crop pipelines)')
+    raise SystemExit(f'{cfg.filename}: the train pipeline has none of '
+                     f'{", ".join(MULTIVIEWS)} (this tool measures '
+                     'multi-crop pipelines)')
 
 
 def build_paths(cfg: Config):
@@ -78,30 +93,41 @@ def build_paths(cfg: Config):
     multi = find_multiview(cfg)
     prep = cfg.get('data_preprocessor', None) or cfg.model.get(
         'data_preprocessor', {})
-    if prep.get('type') == 'MultiViewPhotometricPreprocessor':
-        groups = [dict(g) for g in prep['view_groups']]
-        geometric = [list(b) for b in multi['transforms']]
-        per_image = [per_image_view_pipeline(b, g)
+    geometric, prep_cfg = batched_views(multi, prep)
+    groups = prep_cfg['view_groups']
+    num_views = [g['num_views'] for g in groups]
+    lafs = prep_cfg['append_unaugmented']
+    if lafs:
+        per_image = [[dict(type='TwoImageView', geometric=b,
+                           photometric=per_image_view_pipeline([], g))]
                      for b, g in zip(geometric, groups)]
     else:
-        per_image = [list(b) for b in multi['transforms']]
-        split = [split_view_pipeline(b) for b in per_image]
-        geometric = [s[0] for s in split]
-        groups = [s[1] for s in split]
-        prep = dict(prep, type='MultiViewPhotometricPreprocessor')
-    num_views = list(multi['num_views'])
-    groups = [dict(g, num_views=n) for g, n in zip(groups, num_views)]
-    prep_cfg = dict(prep, view_groups=groups)
+        per_image = [per_image_view_pipeline(b, g)
+                     for b, g in zip(geometric, groups)]
 
-    def compose(branches, scope=''):
-        return Compose([dict(type='MultiView', num_views=num_views,
+    def compose(branches, kind='MultiView', scope=''):
+        return Compose([dict(type=kind, num_views=num_views,
                              transforms=[[dict(t, type=scope + t['type'])
                                           for t in b] for b in branches])])
 
     mmpretrain = [mmpretrain_view_pipeline(b, g)
                   for b, g in zip(geometric, groups)]
-    return (compose(per_image), compose(geometric), prep_cfg,
-            compose(mmpretrain, 'mmpretrain.'))
+    return (compose(per_image, 'LAFSMultiView' if lafs else 'MultiView'),
+            compose(geometric,
+                    'MultiViewWithGeometry' if lafs else 'MultiView'),
+            prep_cfg, compose(mmpretrain, scope='mmpretrain.'))
+
+
+def _plain_geometric(t: dict) -> dict:
+    """mmpretrain's transform for a (landmark-aware) crop or flip."""
+    kind = t['type'].split('.')[-1]
+    if kind not in PLAIN:
+        return dict(t, backend='pillow') if kind == 'RandomResizedCrop' \
+            else dict(t)
+    if kind == 'LandmarkRandomFlip':
+        return dict(type='RandomFlip', prob=t.get('prob', 0.5),
+                    direction='horizontal')
+    return dict(t, type=PLAIN[kind], backend='pillow')
 
 
 def mmpretrain_view_pipeline(geometric: list, group: dict) -> list:
@@ -109,8 +135,7 @@ def mmpretrain_view_pipeline(geometric: list, group: dict) -> list:
     jitter = dict(group.get('color_jitter') or {})
     blur = dict(group.get('blur') or {})
     solarize = dict(group.get('solarize') or {})
-    out = [dict(t, backend='pillow') if t['type'] == 'RandomResizedCrop'
-           else dict(t) for t in geometric]
+    out = [_plain_geometric(t) for t in geometric]
     if jitter:
         prob = jitter.pop('prob', 1.)
         out.append(dict(type='RandomApply', prob=prob, transforms=[
@@ -130,19 +155,27 @@ def mmpretrain_view_pipeline(geometric: list, group: dict) -> list:
     return out
 
 
+def sample(face: dict) -> dict:
+    """A worker's input: a copy of the decoded image and its landmarks
+    (what LAFS's views map; the other views ignore them)."""
+    img = face['img']
+    return dict(img=img.copy(), img_shape=img.shape[:2],
+                ori_shape=img.shape[:2], landmarks=face['landmarks'].copy(),
+                landmarks_visible=face['landmarks_visible'].copy())
+
+
 def time_worker(pipeline: Compose, images) -> float:
     """Source images per second of one worker running ``pipeline``."""
     start = time.perf_counter()
-    for img in images:
-        pipeline(dict(img=img.copy(), img_shape=img.shape[:2],
-                      ori_shape=img.shape[:2]))
+    for face in images:
+        pipeline(sample(face))
     return len(images) / (time.perf_counter() - start)
 
 
 def time_preprocessor(worker: Compose, prep, images, batch_size,
                       device) -> float:
     """Images per second of the preprocessor on collated worker output."""
-    views = [worker(dict(img=img.copy()))['img'] for img in images]
+    views = [worker(sample(face))['img'] for face in images]
     batches = []
     for i in range(0, len(views), batch_size):
         chunk = views[i:i + batch_size]
@@ -171,7 +204,7 @@ class _Images(torch.utils.data.Dataset):
         return len(self.images)
 
     def __getitem__(self, i):
-        out = self.pipeline(dict(img=self.images[i].copy()))
+        out = self.pipeline(sample(self.images[i]))
         views = [np.ascontiguousarray(v.transpose(2, 0, 1))
                  for v in out['img']]
         return dict(inputs=[torch.from_numpy(v) for v in views])
@@ -214,7 +247,7 @@ def main():
     faces = SyntheticFaces(num_identities=max(1, args.images // 4),
                            images_per_identity=4, img_size=size, seed=0,
                            pipeline=[])
-    images = [faces[i]['img'] for i in range(args.images)]
+    images = [faces[i] for i in range(args.images)]
     names = ['per-image', 'batched worker', 'mmpretrain',
              'batched preprocessor']
     runs = {n: [] for n in names}

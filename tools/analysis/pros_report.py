@@ -9,7 +9,10 @@
    accuracy on held-out identities after the last epoch (``--no-knn``:
    skipped). ``--filter-checkpoint`` adds the face-aware crop filter (the
    pretraining backbone's config, loaded from that checkpoint with
-   ``--filter-prefix``).
+   ``--filter-prefix``) and the un-augmented crops it scores: the views
+   go the batched way (workers crop and flip, ``MultiViewPhotometric
+   Preprocessor`` augments and appends the crops, see
+   :func:`unaugmented_copy_options`).
 2. Writes the synthetic annotation files (CelebA attributes, COCO
    landmarks split by identity, RAF-DB) and fine-tunes each of ``--tasks``
    from the ProS teacher backbone with the downstream configs, then
@@ -37,6 +40,7 @@ from tqdm import tqdm
 
 from facessl.apis.stage_chain import (NO_VAL, evaluate_stage,
                                       resolve_config, train_stage)
+from facessl.models.utils.photometric_preprocessor import batched_views
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROS_CONFIG = 'configs/pros/pros_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py'
@@ -56,6 +60,8 @@ PRETRAIN_KEYS = ('loss', 'cross_entropy', 'assign_entropy',
                  'num_dropped_crops')
 COLLAPSE_MARK = 'prototype collapse?'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+#: multi-crop transforms of the pretraining pipeline (``num_views`` each)
+MULTIVIEWS = ('MultiView', 'MultiViewWithGeometry', 'LAFSMultiView')
 
 
 def parse_args(argv=None):
@@ -159,6 +165,7 @@ def pretrain_options(args, cfg) -> dict:
         options.update(val_dataloader=None, val_evaluator=None,
                        val_cfg=None)
     if args.filter_checkpoint:
+        options.update(unaugmented_copy_options(cfg))
         options['model.crop_filter'] = dict(
             type='FaceAwareCropFilter',
             backbone=cfg.model.backbone.to_dict(),
@@ -186,15 +193,62 @@ def finetune_options(args, task: str, data_root: str, pretrained: str,
     return options
 
 
+def _plain(value):
+    """``value`` with every (Config)dict a plain dict, for option values."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
+def find_views(cfg) -> tuple:
+    """``(index, transform)`` of the multi-crop transform (one of
+    :data:`MULTIVIEWS`) in the pretraining pipeline."""
+    for i, step in enumerate(cfg.train_dataloader.dataset.pipeline):
+        if step['type'].split('.')[-1] in MULTIVIEWS:
+            return i, step
+    raise KeyError(f'{cfg.filename}: train_dataloader.dataset.pipeline has '
+                   f'no multi-crop transform (one of {", ".join(MULTIVIEWS)})')
+
+
 def local_views_per_image(cfg) -> int:
     """Local views of one image in the pretraining pipeline (the views
-    after the first ``model.num_global_views`` of the ``MultiView``)."""
-    for step in cfg.train_dataloader.dataset.pipeline:
-        if step['type'] == 'MultiView':
-            views = step['num_views']
-            views = views if isinstance(views, (list, tuple)) else [views]
-            return sum(views) - cfg.model.get('num_global_views', 2)
-    raise KeyError(f'{cfg.filename}: no MultiView in the training pipeline')
+    after the first ``model.num_global_views``; un-augmented copies, of a
+    ``LAFSMultiView`` or appended by the preprocessor, not counted)."""
+    views = find_views(cfg)[1]['num_views']
+    views = views if isinstance(views, (list, tuple)) else [views]
+    return sum(views) - cfg.model.get('num_global_views', 2)
+
+
+def unaugmented_copy_options(cfg) -> dict:
+    """Options that give every view its un-augmented crop (ProS's crop
+    filter scores them): ``MultiViewWithGeometry`` crops and flips on the
+    workers, ``MultiViewPhotometricPreprocessor`` with
+    ``append_unaugmented`` applies the config's photometric recipe (a
+    per-image ``MultiView`` is split, see ``batched_views``) and appends
+    the crops; ``PackInputs`` packs ``num_views``. Empty when the
+    views already carry the crops (``LAFSMultiView`` of ``TwoImageView``).
+    """
+    index, views = find_views(cfg)
+    views = _plain(views)
+    if views['type'].split('.')[-1] == 'LAFSMultiView' and views.get(
+            'geo_key', 'img_geo') is not None:
+        return {}
+    geometric, prep = batched_views(
+        views, _plain(cfg.get('data_preprocessor') or {}), True)
+    pipeline = _plain(list(cfg.train_dataloader.dataset.pipeline))
+    pipeline[index] = dict(type='MultiViewWithGeometry',
+                           num_views=[g['num_views']
+                                      for g in prep['view_groups']],
+                           transforms=geometric)
+    for step in pipeline:
+        if step['type'].split('.')[-1] == 'PackInputs':
+            keys = tuple(step.get('meta_keys', ()))
+            step['meta_keys'] = keys + ('num_views', ) * (
+                'num_views' not in keys)
+    return {'train_dataloader.dataset.pipeline': pipeline,
+            'data_preprocessor': prep}
 
 
 def read_scalars(work_dir: str) -> list:

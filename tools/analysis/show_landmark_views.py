@@ -14,7 +14,9 @@ or (num_faces, K, 2), pixel (x, y) in the original face, which the
 pipeline then crops and flips (give ``--flip-indices`` for layouts other
 than 5, 68 or 98 points). ``--perturb`` and ``--local-subset`` apply the
 model-side landmark augmentations (``LandmarkPerturb``, ``LandmarkSubset``
-on the local views) to show what the student sees.
+on the local views) to show what the student sees. With the batched
+path (the workers give only the geometric crops) the photometric images
+come from the config's ``MultiViewPhotometricPreprocessor``.
 """
 import argparse
 import os
@@ -29,7 +31,7 @@ from tqdm import tqdm
 
 from facessl.datasets.transforms import LAFSMultiView
 from facessl.models.utils import LandmarkPerturb, LandmarkSubset
-from facessl.registry import DATASETS
+from facessl.registry import DATASETS, MODELS
 from facessl.utils import register_all_modules
 from facessl.visualization import default_view_names, view_landmark_grid
 
@@ -138,6 +140,17 @@ def augment(points: np.ndarray, num_global: int, perturb: float,
     return out_lm, out_ids
 
 
+def add_photometric(results: dict, preprocessor) -> dict:
+    """Prepend the photometric images to the ``V`` geometric crops of the
+    batched path, drawn by ``preprocessor``'s ``augment`` (uint8 BGR)."""
+    crops = results['img']
+    views = [torch.from_numpy(np.ascontiguousarray(
+        c.transpose(2, 0, 1)))[None] for c in crops]
+    augmented = [v[0].permute(1, 2, 0).round().clamp(0, 255).byte().numpy()
+                 for v in preprocessor.augment(views)]
+    return dict(results, img=augmented + list(crops))
+
+
 def sample_picture(results: dict, args) -> np.ndarray:
     """The two rows of views of one face, as an RGB grid."""
     num_views = results['num_views']
@@ -174,6 +187,9 @@ def main():
         raise KeyError(f'{args.config}: no train_dataloader.dataset')
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     transforms = view_pipeline(dataset)
+    prep = cfg.get('data_preprocessor') or {}
+    prep = MODELS.build(prep) if prep.get(
+        'type') == 'MultiViewPhotometricPreprocessor' else None
     num = min(args.num, len(dataset))
     given = None if args.landmarks is None else load_landmarks(
         args.landmarks, num)
@@ -193,6 +209,13 @@ def main():
             results['flip_indices'] = flip
         for t in transforms:
             results = t(results)
+        if len(results['img']) == results['num_views']:
+            if prep is None:
+                raise ValueError(
+                    f'{args.config}: the views have one image each but '
+                    'data_preprocessor is no MultiViewPhotometric'
+                    'Preprocessor to make the photometric ones')
+            results = add_photometric(results, prep)
         picture = sample_picture(results, args)
         cv2.imwrite(osp.join(out_dir, f'{i:04d}.png'), picture[..., ::-1])
     print(f'saved {num} pictures to {out_dir}')

@@ -19,15 +19,39 @@
 # [0, 1]; BGR -> RGB), validation and kNN evaluation come from
 # synthetic_faces_dino.py; only the training views differ.
 #
+# Two ways to make the views (the configs choose): `train_pipeline` runs
+# every transform per image on the workers; `batched_train_pipeline` (the
+# default of the configs/lafs/lafs_* pretraining configs) has the workers
+# crop and flip only (the same geometric images and landmarks, uint8), and
+# `batched_data_preprocessor` (MultiViewPhotometricPreprocessor with
+# append_unaugmented=True) applies the photometric recipe batched on the
+# model's device and appends the un-augmented crops: the model receives
+# the same 2 V layout either way. A config that takes the batched path sets
+#   train_dataloader = dict(dataset=dict(pipeline=batched_train_pipeline))
+#   data_preprocessor = batched_data_preprocessor
+#
 # As in synthetic_faces_dino.py the sizes are plain variables: a child
 # config that changes them must rebuild the pipeline, or edit the built
 # dicts, e.g. --cfg-options train_dataloader.dataset.pipeline.0.num_views=
-# [1,1,2] (pipeline.0 is the LAFSMultiView).
+# [1,1,2] (pipeline.0 is the LAFSMultiView; on the batched path also
+# data_preprocessor.view_groups.2.num_views=2).
 _base_ = ['./synthetic_faces_dino.py']
 
 view_size = 112  # side of every view
 crop_scale = (0.4, 1.0)  # fraction of the face area
 num_local_views = 8
+
+# crop and flip: the geometric image (what the frozen landmark CNN sees)
+view_geometric = [
+    dict(
+        type='LandmarkRandomResizedCrop',
+        scale=view_size,
+        crop_ratio_range=crop_scale,
+        interpolation='bicubic',
+        backend='pillow'),
+    # mirror partners: the dataset's layout (68 iBUG points here)
+    dict(type='LandmarkRandomFlip', prob=0.5),
+]
 
 
 def _view(blur_prob, solarize_prob=0.):
@@ -59,19 +83,11 @@ def _view(blur_prob, solarize_prob=0.):
     ]
     if solarize_prob > 0:
         photometric.append(dict(type='Solarize', thr=128, prob=solarize_prob))
-    geometric = [
-        dict(
-            type='LandmarkRandomResizedCrop',
-            scale=view_size,
-            crop_ratio_range=crop_scale,
-            interpolation='bicubic',
-            backend='pillow'),
-        # mirror partners: the dataset's layout (68 iBUG points here)
-        dict(type='LandmarkRandomFlip', prob=0.5),
-    ]
     return [
         dict(
-            type='TwoImageView', geometric=geometric, photometric=photometric)
+            type='TwoImageView',
+            geometric=view_geometric,
+            photometric=photometric)
     ]
 
 
@@ -91,3 +107,36 @@ train_pipeline = [
                    'view_crop_bbox')),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+
+
+def _photometric(blur_prob, solarize_prob=0.):
+    # the photometric part of _view(), as preprocessor arguments
+    return dict(
+        color_jitter=dict(
+            prob=0.8, brightness=0.4, contrast=0.4, saturation=0.2,
+            hue=0.1),
+        grayscale_prob=0.2,
+        grayscale_weights=(0.114, 0.587, 0.2989),
+        blur=dict(prob=blur_prob, sigma_range=(0.1, 2.0), ref_size=112),
+        solarize=dict(prob=solarize_prob, thr=128))
+
+
+# the batched path: the workers keep only view_geometric (one image per
+# view, landmarks and view geometry as above), the preprocessor makes the
+# photometric views and appends the geometric ones
+batched_train_pipeline = [
+    dict(
+        type='MultiViewWithGeometry',
+        num_views=[1, 1, num_local_views],
+        transforms=[view_geometric, view_geometric, view_geometric]),
+    train_pipeline[1],
+]
+batched_data_preprocessor = dict(
+    _base_.data_preprocessor,
+    type='MultiViewPhotometricPreprocessor',
+    append_unaugmented=True,
+    view_groups=[
+        dict(num_views=1, **_photometric(blur_prob=1.0)),
+        dict(num_views=1, **_photometric(blur_prob=0.1, solarize_prob=0.2)),
+        dict(num_views=num_local_views, **_photometric(blur_prob=0.5)),
+    ])

@@ -85,7 +85,8 @@ class LAFSVisualizationHook(BatchPictureHook):
         Args:
             runner (Runner): the runner.
             data_batch (dict): a collated LAFS batch, ``inputs`` the ``2 V``
-                uint8 views (B, 3, S, S).
+                uint8 views (B, 3, S, S), or the ``V`` crops of the
+                batched path (the preprocessor makes the rest).
             step (int): the step to file the pictures under.
         """
         if not is_main_process() or not data_batch:
@@ -96,8 +97,11 @@ class LAFSVisualizationHook(BatchPictureHook):
         n = self.num_samples
         raw = [v[:n] for v in data_batch['inputs']]
         with _rng_preserved(), torch.no_grad():
+            # training mode: a batched preprocessor draws the photometric
+            # views the model trains on (the per-image path's come
+            # augmented from the workers and are only normalised)
             data = model.data_preprocessor(
-                dict(inputs=raw, data_samples=None), False)
+                dict(inputs=raw, data_samples=None), True)
             views = model.view_landmarks(data['inputs'])
             patches = self._patches(model, views)
         mean, std = _mean_std(model.data_preprocessor)

@@ -17,6 +17,13 @@ probability ``blur.prob`` and sigma uniform in ``blur.sigma_range`` at
 ``blur.ref_size`` scaled to the view side (``ScaledGaussianBlur``); solarise
 with probability ``solarize.prob``.
 
+With ``append_unaugmented`` it also returns the views as the workers
+left them, after the augmented ones: ``V`` geometric crops in, ``2 V``
+views out (the ``V`` augmented, then the same ``V`` crops un-augmented),
+the layout of ``LAFSMultiView`` with ``TwoImageView`` pipelines that LAFS
+(landmark CNN on the un-augmented crops) and ProS (face-aware retrieval)
+read, without cropping twice on the workers.
+
 Randomness: each training batch draws from its own generator seeded by
 ``(seed, rank, iteration)`` (the iteration from MMEngine's message hub), so
 a seeded run gives the same augmentations twice and a resumed run continues
@@ -134,12 +141,18 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
             and the :class:`PhotometricAugment` arguments.
         seed (int, optional): base seed; defaults to ``torch.initial_seed()``
             at the first batch (MMEngine sets it from ``randomness.seed``).
+        append_unaugmented (bool): return the ``V`` augmented views
+            followed by the ``V`` input views un-augmented (both halves
+            converted and normalised alike); outside training the first
+            half is un-augmented too, so the layout stays ``2 V``.
+            Defaults to False.
         **kwargs: ``SelfSupDataPreprocessor`` arguments (``mean``, ``std``,
             ``to_rgb``, ...).
     """
 
     def __init__(self, view_groups: Sequence[dict],
-                 seed: Optional[int] = None, **kwargs) -> None:
+                 seed: Optional[int] = None,
+                 append_unaugmented: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.group_sizes: List[int] = []
         self.augments: List[PhotometricAugment] = []
@@ -152,6 +165,7 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
             self.group_sizes.append(num)
             self.augments.append(PhotometricAugment(**group))
         self.seed = seed
+        self.append_unaugmented = bool(append_unaugmented)
         self._calls = 0
 
     def _generator(self, device: torch.device) -> torch.Generator:
@@ -187,12 +201,19 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
         return out
 
     def forward(self, data: dict, training: bool = False):
-        """Augment (training only), then convert and normalise."""
-        if not training or not isinstance(data.get('inputs'), list):
+        """Augment (training only), append the un-augmented views (with
+        ``append_unaugmented``), then convert and normalise."""
+        if not isinstance(data.get('inputs'), list) or not (
+                training or self.append_unaugmented):
             return super().forward(data, training)
         inputs, samples = self.cast_data(
             [data['inputs'], data.get('data_samples')])
-        views = self.augment(inputs)
+        if training:
+            views = self.augment(inputs)
+        else:
+            views = [v.float() for v in inputs]
+        if self.append_unaugmented:
+            views += [v.float() for v in inputs]
         if self._channel_conversion:
             views = [v[:, [2, 1, 0], ...] for v in views]
         if self._enable_normalize:
@@ -202,7 +223,7 @@ class MultiViewPhotometricPreprocessor(SelfSupDataPreprocessor):
 
 #: transforms that stay on the workers in the batched path
 GEOMETRIC = ('RandomResizedCrop', 'RandomFlip', 'Resize', 'CenterCrop',
-             'RandomCrop')
+             'RandomCrop', 'LandmarkRandomResizedCrop', 'LandmarkRandomFlip')
 
 
 def per_image_view_pipeline(geometric: Sequence[dict],
@@ -269,3 +290,51 @@ def split_view_pipeline(pipeline: Sequence[dict]
                              f'geometric ({", ".join(GEOMETRIC)}) nor a '
                              'photometric transform the batched path has')
     return geometric, group
+
+
+def batched_views(views: dict, data_preprocessor: Optional[dict] = None,
+                  append_unaugmented: Optional[bool] = None
+                  ) -> Tuple[List[List[dict]], dict]:
+    """The batched form of a multi-crop transform's views.
+
+    Args:
+        views (dict): a ``MultiView``, ``MultiViewWithGeometry`` or
+            ``LAFSMultiView`` config (per-image views, ``TwoImageView``
+            views, or already geometric with a batched preprocessor).
+        data_preprocessor (dict, optional): the config's preprocessor;
+            its ``view_groups`` are kept when it is a
+            ``MultiViewPhotometricPreprocessor``, its other arguments
+            (``mean``, ``std``, ...) always.
+        append_unaugmented (bool, optional): defaults to True for views
+            that carry their un-augmented crop (``TwoImageView``) or a
+            preprocessor that appends them, else False.
+
+    Returns:
+        tuple: the geometric pipeline of each kind of view, and the
+        ``MultiViewPhotometricPreprocessor`` config (``view_groups`` with
+        ``num_views``) that applies the rest.
+    """
+    prep = dict(data_preprocessor or {})
+    two_images = views['type'].split('.')[-1] == 'LAFSMultiView' and (
+        views.get('geo_key', 'img_geo') is not None)
+    if append_unaugmented is None:
+        append_unaugmented = two_images or bool(
+            prep.get('append_unaugmented'))
+    num = views['num_views']
+    num = list(num) if isinstance(num, (list, tuple)) else [num]
+    if prep.get('type') == 'MultiViewPhotometricPreprocessor':
+        geometric = [[dict(t) for t in b] for b in views['transforms']]
+        groups = [dict(g) for g in prep['view_groups']]
+    elif two_images:
+        two = [b[0] for b in views['transforms']]
+        geometric = [[dict(t) for t in v['geometric']] for v in two]
+        groups = [split_view_pipeline(v['photometric'])[1] for v in two]
+    else:
+        split = [split_view_pipeline(b) for b in views['transforms']]
+        geometric = [s[0] for s in split]
+        groups = [s[1] for s in split]
+    prep.update(type='MultiViewPhotometricPreprocessor',
+                append_unaugmented=bool(append_unaugmented),
+                view_groups=[dict(g, num_views=n)
+                             for g, n in zip(groups, num)])
+    return geometric, prep

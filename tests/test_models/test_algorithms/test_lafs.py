@@ -252,8 +252,10 @@ def test_synthetic_config_runs_three_iterations(repo_root, tmp_path):
                           img_size=48)
     views = loader.dataset.pipeline[0]
     views.num_views = [1, 1, 1]
-    for pipeline in views.transforms:
-        pipeline[0].geometric[0].scale = 32
+    for pipeline in views.transforms:  # the batched path: crop and flip
+        pipeline[0].scale = 32
+    assert cfg.data_preprocessor.type == 'MultiViewPhotometricPreprocessor'
+    cfg.data_preprocessor.view_groups[2].num_views = 1
     cfg.optim_wrapper.optimizer.fused = False
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=3,
                          val_interval=100)

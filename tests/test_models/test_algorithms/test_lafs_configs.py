@@ -32,7 +32,14 @@ def test_lafs_configs(repo_root, path):
     assert model.landmark_augs.local_views[2]['num'] == 36
     assert cfg.optim_wrapper.max_norm == 3.0
     views = cfg.train_dataloader.dataset.pipeline[0]
-    assert views.type == 'LAFSMultiView' and views.num_views[:2] == [1, 1]
+    # the batched path: crops on the workers, the photometric copies and
+    # the un-augmented ones from the preprocessor
+    assert views.type == 'MultiViewWithGeometry'
+    assert views.num_views[:2] == [1, 1]
+    prep = cfg.data_preprocessor
+    assert prep.type == 'MultiViewPhotometricPreprocessor'
+    assert prep.append_unaugmented
+    assert [g.num_views for g in prep.view_groups] == views.num_views
     for hook in cfg.custom_hooks:
         assert HOOKS.get(hook['type']) is not None, hook['type']
 

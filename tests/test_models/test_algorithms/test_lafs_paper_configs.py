@@ -80,7 +80,9 @@ def test_pretrain_is_the_paper_recipe(repo_root):
     assert cfg.param_scheduler[1]['end'] == 40
     assert cfg.param_scheduler[2]['end'] == 40
     views = cfg.train_dataloader.dataset.pipeline[0]
-    assert views.type == 'LAFSMultiView' and views.num_views == [1, 1, 8]
+    assert views.type == 'MultiViewWithGeometry'
+    assert views.num_views == [1, 1, 8]
+    assert cfg.data_preprocessor.append_unaugmented
     data = cfg.train_dataloader.dataset
     assert (data.type, data.fraction, data.shots) == ('FewShotSubset', 1.0, 1)
     assert data.dataset.type == 'FaceRecordIO'

@@ -40,8 +40,8 @@ def test_paper_config_sizes(repo_root):
     assert cfg.model.backbone.arch == 'deit-small'
     assert cfg.model.backbone.patch_size == 16
     multiview = cfg.train_dataloader.dataset.pipeline[0]
-    assert multiview.type == 'LAFSMultiView'
-    sizes = [p[0]['geometric'][0]['scale'] for p in multiview.transforms]
+    assert multiview.type == 'MultiViewWithGeometry'
+    sizes = [p[0]['scale'] for p in multiview.transforms]
     assert sizes == [224, 224, 96]
     assert cfg.train_dataloader.batch_size * 8 == (
         cfg.auto_scale_lr.base_batch_size)
@@ -63,11 +63,15 @@ def test_paper_config_retrieval(repo_root):
                                                               112)
     pipeline = cfg.train_dataloader.dataset.pipeline
     assert pipeline[1].meta_keys == ('num_views', )
-    for view in pipeline[0].transforms:
-        geometric = [t['type'] for t in view[0]['geometric']]
-        assert geometric == ['RandomResizedCrop', 'RandomFlip']
-        assert 'RandomGrayscale' in [t['type']
-                                    for t in view[0]['photometric']]
+    for view in pipeline[0].transforms:  # the workers crop and flip only
+        assert [t['type'] for t in view] == ['RandomResizedCrop',
+                                             'RandomFlip']
+    # the preprocessor augments and appends the un-augmented crops
+    prep = cfg.data_preprocessor
+    assert prep.type == 'MultiViewPhotometricPreprocessor'
+    assert prep.append_unaugmented
+    assert [g.num_views for g in prep.view_groups] == [1, 1, 6]
+    assert all(g.grayscale_prob == 0.2 for g in prep.view_groups)
 
 
 def test_paper_config_trains_one_step_with_retrieval(repo_root, tmp_path):
@@ -94,14 +98,16 @@ def test_paper_config_trains_one_step_with_retrieval(repo_root, tmp_path):
         'train_dataloader.dataset.num_identities': 2,
         'train_dataloader.dataset.images_per_identity': 1,
         f'{views}.num_views': [1, 1, 2],
-        f'{views}.transforms.0.0.geometric.0.scale': 32,
-        f'{views}.transforms.1.0.geometric.0.scale': 32,
-        f'{views}.transforms.2.0.geometric.0.scale': 16,
+        f'{views}.transforms.0.0.scale': 32,
+        f'{views}.transforms.1.0.scale': 32,
+        f'{views}.transforms.2.0.scale': 16,
+        'data_preprocessor.view_groups.2.num_views': 2,
     })
     dataset = DATASETS.build(cfg.train_dataloader.dataset)
     data = default_collate([dataset[0], dataset[1]])
+    # the workers' crops; the preprocessor doubles them
     assert [tuple(x.shape[-2:]) for x in data['inputs']] == (
-        [(32, 32)] * 2 + [(16, 16)] * 2) * 2
+        [(32, 32)] * 2 + [(16, 16)] * 2)
     assert data['data_samples'][0].num_views == 4
     model_cfg = cfg.model
     model_cfg.data_preprocessor = cfg.data_preprocessor
@@ -110,10 +116,16 @@ def test_paper_config_trains_one_step_with_retrieval(repo_root, tmp_path):
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     calls = []
     real = model.crop_filter.keep_mask
-    model.crop_filter.keep_mask = lambda g, l: calls.append(1) or real(g, l)
+    model.crop_filter.keep_mask = lambda g, l: calls.append((g, l)) or real(
+        g, l)
+    raw = [x.clone() for x in data['inputs']]
     before = model.head.prototypes.clone()
     log = model.train_step(data, wrapper)
-    assert calls == [1]
+    # the filter scored the workers' crops, un-augmented
+    (glob, local), = calls
+    for crop, seen in zip(raw, list(glob) + list(local)):
+        expected = (crop[:, [2, 1, 0]].float() - 127.5) / 127.5
+        torch.testing.assert_close(seen, expected, rtol=0, atol=0)
     assert torch.isfinite(log['loss'])
     assert 0 <= log['num_dropped_crops'].item() <= 4
     assert not torch.equal(before, model.head.prototypes)
