@@ -101,7 +101,9 @@ TRAINED = {
 #: model keys that only matter for training (initial weights, stage, loss
 #: weights)
 TRAINING_ONLY = {'landmark_cnn_checkpoint', 'pretrained', 'init_cfg', 'stage',
-                 'gamma_fr', 'gamma_recon'}
+                 'gamma_fr', 'gamma_recon', 'pairing',
+                 # ProS's crop scorer: its weights are not in checkpoints
+                 'crop_filter'}
 
 
 @pytest.mark.parametrize('config', EVAL_CONFIGS)

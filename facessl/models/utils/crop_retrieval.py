@@ -40,6 +40,9 @@ class FaceAwareCropFilter(BaseModule):
     and loaded *strictly* from a local checkpoint (:func:`load_pretrained`)
     at construction; it stays in eval mode, without gradient, and is
     skipped by ``init_weights`` (its weights are the checkpoint's). Its
+    weights are not part of the trained model: state dicts leave them out
+    and a load does not expect them, so ProS checkpoints do not carry the
+    scorer and load strictly into configs without it. Its
     embedding is the last backbone output, average-pooled if it is a
     feature map. Give it the un-augmented crops, normalised as the
     recognition model expects (insightface: RGB, ``(x - 127.5) / 127.5``,
@@ -85,7 +88,14 @@ class FaceAwareCropFilter(BaseModule):
         self.input_size = ((input_size, input_size) if isinstance(
             input_size, int) else input_size)
         self.is_init = True  # init_weights must not overwrite the weights
+        self._load_prefix = ''
+        self._register_state_dict_hook(_drop_scorer)
+        self._register_load_state_dict_pre_hook(self._remember_prefix)
+        self.register_load_state_dict_post_hook(_scorer_not_expected)
         self.eval()
+
+    def _remember_prefix(self, state_dict, prefix, *args) -> None:
+        self._load_prefix = prefix
 
     def train(self, mode: bool = True) -> 'FaceAwareCropFilter':
         """Stay in eval mode whatever ``mode`` is."""
@@ -167,3 +177,18 @@ class FaceAwareCropFilter(BaseModule):
         else:
             score = sims.mean(0)
         return score >= self.threshold
+
+
+def _drop_scorer(module: FaceAwareCropFilter, state_dict, prefix, _meta):
+    """State-dict hook: leave the frozen scorer's weights out."""
+    for key in [k for k in state_dict if k.startswith(prefix + 'backbone.')]:
+        del state_dict[key]
+    return state_dict
+
+
+def _scorer_not_expected(module: FaceAwareCropFilter, incompatible) -> None:
+    """Load post-hook: the scorer's weights are not missing (they come from
+    its own checkpoint)."""
+    head = module._load_prefix + 'backbone.'
+    incompatible.missing_keys[:] = [
+        k for k in incompatible.missing_keys if not k.startswith(head)]

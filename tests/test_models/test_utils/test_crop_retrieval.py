@@ -203,3 +203,20 @@ def test_vit_checkpoint_of_another_config(tmp_path, arch, error, match):
     MODELS.build(dict(cfg, backbone=dict(vit, arch=TINY_VIT)))  # matches
     with pytest.raises(error, match=match):
         MODELS.build(dict(cfg, backbone=dict(vit, arch=arch)))
+
+
+def test_scorer_weights_are_not_part_of_the_model(tmp_path):
+    """A ProS-like parent's state dict leaves the scorer out, and loads
+    strictly without it, keeping the scorer's own weights."""
+    torch.save({'backbone.scale': torch.tensor([2., 0., 1.])},
+               tmp_path / 'b.pth')
+    parent = nn.Module()
+    parent.net = nn.Linear(2, 2)
+    parent.crop_filter = build(str(tmp_path / 'b.pth'))
+    state = parent.state_dict()
+    assert sorted(state) == ['net.bias', 'net.weight']
+    parent.load_state_dict(state, strict=True)
+    assert parent.crop_filter.backbone.scale.tolist() == [2., 0., 1.]
+    # an unexpected key is still an error
+    with pytest.raises(RuntimeError, match='Unexpected'):
+        parent.load_state_dict(dict(state, extra=torch.zeros(1)))
