@@ -4,12 +4,10 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from facessl.engine.cpu_allocator import tune_cpu_allocator
-from facessl.registry import RUNNERS
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
-                                  enable_amp, load_tool_config,
+                                  build_runner, enable_amp, load_tool_config,
                                   parse_tool_args)
 
 
@@ -42,6 +40,11 @@ def parse_args():
         metavar='PATH',
         help='load this checkpoint with weights_only=False (only for files '
         'you trust, e.g. written by an older MMEngine); repeatable')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a load_from checkpoint that does not match the model '
+        '(mismatches are only warned about)')
     add_launch_args(parser)
     return parse_tool_args(parser)
 
@@ -78,10 +81,7 @@ def main():
     cfg = load_tool_config(args.config, args.cfg_options,
                            args.trust_checkpoint)
     cfg = merge_args(cfg, args)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, strict=not args.non_strict)
     runner.train()
 
 
