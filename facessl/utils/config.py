@@ -111,8 +111,11 @@ def unbalanced(text: str) -> Optional[str]:
         elif char in '([{':
             stack.append(char)
         elif char in _PAIRS:
-            if not stack or stack.pop() != _PAIRS[char]:
+            if not stack:
                 return f"'{char}' closes nothing"
+            top = stack.pop()
+            if top != _PAIRS[char]:
+                return f"'{char}' does not close '{top}'"
     if quote:
         return f'the quote {quote} is never closed'
     return f"'{stack[-1]}' is never closed" if stack else None
@@ -208,7 +211,7 @@ def config_syntax_error(path: str) -> Optional[SyntaxError]:
     for base in Config._get_base_files(path):
         base_path, scope = Config._get_cfg_path(base, path)
         if scope is None:
-            base_path = osp.join(osp.dirname(path), base_path)
+            base_path = osp.normpath(osp.join(osp.dirname(path), base_path))
         if base_path.endswith('.py') and osp.isfile(base_path):
             err = config_syntax_error(base_path)
             if err is not None:
