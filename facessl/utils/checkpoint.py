@@ -250,10 +250,17 @@ class CheckpointMismatchError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ''
 
 
+_SIZE_MISMATCH = re.compile(
+    r'size mismatch for (\S+): copying a param with shape '
+    r'torch\.Size\(\[([^\]]*)\]\) from checkpoint, the shape in current '
+    r'model is torch\.Size\(\[([^\]]*)\]\)')
+
+
 def _size_mismatches(err: RuntimeError) -> List[str]:
-    """The ``size mismatch for KEY: ...`` lines of torch's load error."""
-    lines = [ln.strip() for ln in str(err).splitlines()]
-    return [ln.rstrip('.') for ln in lines if ln.startswith('size mismatch')]
+    """``'KEY: file (a, b), model (c, d)'`` for each size mismatch that
+    torch's load error reports."""
+    return [f'{key}: file ({src}), model ({dst})'
+            for key, src, dst in _SIZE_MISMATCH.findall(str(err))]
 
 
 def load_state_dict_checked(module: nn.Module,
@@ -303,10 +310,9 @@ def load_state_dict_checked(module: nn.Module,
     missing = [k for k in missing if not k.endswith('num_batches_tracked')]
     if not sizes and not (strict and (missing or unexpected)):
         return result
-    parts = [f'missing {missing[:5]} ({len(missing)})',
-             f'unexpected {unexpected[:5]} ({len(unexpected)})']
-    if sizes:
-        parts.append(f'size mismatches {sizes[:5]} ({len(sizes)})')
+    parts = [f'{name} {keys[:5]} ({len(keys)})' for name, keys in (
+        ('missing', missing), ('unexpected', unexpected),
+        ('size mismatches', sizes)) if keys]
     verb = 'does not fit' if sizes else 'does not match'
     raise CheckpointMismatchError(
         f'{source} {verb} {type(module).__name__}: {", ".join(parts)}; '
@@ -347,8 +353,8 @@ def strict_runner_loading(runner: Runner) -> Runner:
                          state.items()}
             load_state_dict_checked(
                 model, state, filename,
-                hint='is it a checkpoint of this config? tools/test.py '
-                '--non-strict loads what matches')
+                hint='is it a checkpoint of this config? --non-strict '
+                '(tools/test.py, tools/train.py) loads what matches')
         # MMEngine's own load (state-dict metadata, wrappers) after the check
         checkpoint = _load_checkpoint_to_model(
             model, checkpoint, strict=False, revise_keys=revise_keys)
