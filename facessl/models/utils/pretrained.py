@@ -101,7 +101,8 @@ class StrictPretrainedInit(PretrainedInit):
     Args:
         checkpoint (str): local checkpoint path.
         prefix (str, optional): key prefix to select and strip, e.g.
-            ``'backbone.'``. Defaults to None.
+            ``'backbone.'`` (a missing final ``'.'`` is added, as MMEngine
+            does). Defaults to None.
         map_location (str): device to load to. Defaults to 'cpu'.
         strict (bool): refuse missing/unexpected keys. Defaults to True.
     """
@@ -111,6 +112,8 @@ class StrictPretrainedInit(PretrainedInit):
                  prefix: Optional[str] = None,
                  map_location: str = 'cpu',
                  strict: bool = True) -> None:
+        if prefix and not prefix.endswith('.'):
+            prefix += '.'
         super().__init__(checkpoint, prefix, map_location)
         self.strict = strict
 
