@@ -1,13 +1,17 @@
-"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``."""
+"""Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT``.
+
+The checkpoint is loaded strictly: a checkpoint of another architecture is
+an error naming the file and the first missing/unexpected keys and size
+mismatches; ``--non-strict`` loads what matches (with warnings).
+"""
 import argparse
 import json
 import os.path as osp
 
-from mmengine.runner import Runner
-
-from facessl.registry import RUNNERS
+from facessl.utils.checkpoint import check_checkpoint_file
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
-                                  load_tool_config, parse_tool_args)
+                                  build_runner, load_tool_config,
+                                  parse_tool_args)
 from facessl.utils.dist import setup_cpu_dist
 
 
@@ -23,6 +27,11 @@ def parse_args():
         '--trust-checkpoint',
         action='store_true',
         help='load the checkpoint with weights_only=False (trusted files)')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a checkpoint that does not match the model (missing, '
+        'unexpected or differently shaped weights are only warned about)')
     add_launch_args(parser)
     return parse_tool_args(parser)
 
@@ -33,11 +42,13 @@ def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
+    check_checkpoint_file(args.checkpoint)  # before building the runner
     cfg = load_tool_config(
         args.config, args.cfg_options,
         [args.checkpoint] if args.trust_checkpoint else [])
     for part in ('dataloader', 'evaluator', 'cfg'):
-        if cfg.get(f'test_{part}') is None and cfg.get(f'val_{part}'):
+        if cfg.get(f'test_{part}') is None and cfg.get(
+                f'val_{part}') is not None:  # val_cfg = dict() counts
             cfg[f'test_{part}'] = cfg[f'val_{part}']
     if cfg.get('test_dataloader') is None:
         raise KeyError(f'{args.config}: no test_dataloader/val_dataloader '
@@ -49,8 +60,7 @@ def main():
     cfg.launcher = args.launcher
     adapt_dist_backend(cfg)
     setup_cpu_dist(cfg)  # gloo process group on CPU
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else \
-        Runner.from_cfg(cfg)
+    runner = build_runner(cfg, strict=not args.non_strict)
     metrics = runner.test()
     if args.out and runner.rank == 0:
         with open(args.out, 'w') as f:

@@ -5,13 +5,11 @@ import sys
 
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
 
 from facessl.engine.cpu_allocator import tune_cpu_allocator
 from facessl.engine.hooks import TrainingInterrupted
-from facessl.registry import RUNNERS
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
-                                  enable_amp, load_tool_config,
+                                  build_runner, enable_amp, load_tool_config,
                                   parse_tool_args)
 from facessl.utils.dist import setup_cpu_dist
 from facessl.utils.resume import find_resume_checkpoint
@@ -46,6 +44,11 @@ def parse_args():
         metavar='PATH',
         help='load this checkpoint with weights_only=False (only for files '
         'you trust, e.g. written by an older MMEngine); repeatable')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='load a load_from checkpoint that does not match the model '
+        '(mismatches are only warned about)')
     add_launch_args(parser)
     return parse_tool_args(parser)
 
@@ -85,10 +88,7 @@ def main():
                            args.trust_checkpoint)
     cfg = merge_args(cfg, args)
     setup_cpu_dist(cfg)  # gloo process group on CPU
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, strict=not args.non_strict)
     try:
         runner.train()
     except TrainingInterrupted as stop:  # SIGTERM/SIGINT: saved, resumable

@@ -9,8 +9,8 @@
 # Inputs (tools/lafs_pipeline.py sets both from its own stage 1 and 2):
 # - `stage2_checkpoint`: the LAFS stage-2 checkpoint; the backbone (Part
 #   fViT with its landmark CNN) is initialised from its EMA teacher,
-#   keys 'teacher.backbone.*' (missing/unexpected keys are listed in a
-#   warning);
+#   keys 'teacher.backbone.*', loaded strictly (the teacher holds a
+#   complete Part fViT; add strict=False to load a partial one);
 # - `stage1_checkpoint`: the stage-1 Part fViT; a frozen copy of its landmark
 #   CNN ('backbone.landmark_cnn.*', loaded strictly) is the reference r of
 #   the regulariser L = L_id + beta * mean ||r_hat - r||_2, beta = 0.1.

@@ -4,7 +4,8 @@ Three layouts, all relative to ``data_root``:
 
 - no ``ann_file``: ``data_root/<identity>/<image>``; sorted identity
   folder names get contiguous labels 0..N-1 (``metainfo['classes']`` keeps
-  the names).
+  the names). Hidden entries (names starting with ``'.'``, e.g.
+  ``.ipynb_checkpoints/``, ``.DS_Store``) are skipped.
 - ``ann_file`` ending in ``.txt`` (or anything but ``.json``): one
   ``relative/path label`` line per image (two whitespace-separated
   columns, no spaces in paths; blank lines and ``#`` comments skipped).
@@ -28,12 +29,13 @@ import os.path as osp
 import re
 from typing import List, Optional, Sequence
 
-import cv2
 import numpy as np
 from mmengine.fileio import get
 from mmpretrain.datasets import BaseDataset
 
 from facessl.registry import DATASETS
+
+from .image_decode import decode_bgr
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif',
                   '.tiff', '.webp')
@@ -57,19 +59,14 @@ def load_bgr(path: str, record: Optional[str] = None) -> np.ndarray:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not an image OpenCV can decode.
+        ValueError: the file is empty or not an image OpenCV can decode.
     """
     where = f' ({record})' if record else ''
     try:
         data = get(path)
     except FileNotFoundError:
         raise FileNotFoundError(f'{path}: image file not found{where}')
-    img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f'{path}: cannot decode the image{where}; expected '
-                         f'a {"/".join(e[1:] for e in IMG_EXTENSIONS[:4])} '
-                         'file readable by OpenCV')
-    return img
+    return decode_bgr(data, f'{path}{where}')
 
 
 @DATASETS.register_module()
@@ -149,7 +146,7 @@ class FaceImageFolder(BaseDataset):
 
     def _scan_folders(self):
         root = self.img_prefix
-        classes = sorted(d for d in os.listdir(root)
+        classes = sorted(d for d in _visible(root)
                          if osp.isdir(osp.join(root, d)))
         if not classes:
             raise ValueError(f'FaceImageFolder: {root} has no sub-folders; '
@@ -157,7 +154,7 @@ class FaceImageFolder(BaseDataset):
                              'ann_file)')
         records = []
         for label, name in enumerate(classes):
-            for fname in sorted(os.listdir(osp.join(root, name))):
+            for fname in sorted(_visible(osp.join(root, name))):
                 if fname.lower().endswith(self.extensions):
                     records.append(
                         dict(
@@ -237,6 +234,17 @@ class FaceImageFolder(BaseDataset):
             info.update(img=img, img_shape=img.shape[:2],
                         ori_shape=img.shape[:2])
         return self.pipeline(info)
+
+
+def _visible(folder: str) -> List[str]:
+    """Entries of ``folder`` whose names do not start with ``'.'``.
+
+    Hidden entries (``.ipynb_checkpoints/``, ``.DS_Store``, editor and
+    sync files) are skipped, as MMEngine's ``list_dir_or_file`` does for
+    mmpretrain's ``CustomDataset``: a hidden folder taken as an identity
+    would shift every real label by one.
+    """
+    return [name for name in os.listdir(folder) if not name.startswith('.')]
 
 
 def _names_from_paths(records: List[dict]) -> List[str]:

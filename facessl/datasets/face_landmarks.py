@@ -274,7 +274,10 @@ class Landmarks300W(_LandmarkDataset):
             if not osp.isdir(folder):
                 raise FileNotFoundError(f'Landmarks300W: subset folder '
                                         f'{folder} not found')
-            for root, _, files in os.walk(folder):
+            for root, dirs, files in os.walk(folder):
+                # hidden entries (.ipynb_checkpoints/, ._x.jpg) are copies
+                dirs[:] = [d for d in dirs if not d.startswith('.')]
+                files = [f for f in files if not f.startswith('.')]
                 names = set(files)
                 images += [
                     osp.join(root, f) for f in files

@@ -25,6 +25,7 @@ from mmpretrain.datasets import BaseDataset
 from facessl.registry import DATASETS
 
 from .face_pack import read_layout, scan_labels
+from .image_decode import decode_bgr
 from .recordio import IndexedRecordReader, first_label, unpack_header
 
 CHANNEL_ORDERS = ('rgb', 'bgr')
@@ -45,13 +46,7 @@ def decode_image(data: bytes, where: str, channel_order: str = 'rgb'):
     Raises:
         ValueError: OpenCV cannot decode ``data``.
     """
-    img = None
-    if data:
-        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f'{where}: cannot decode the image ({len(data)} '
-                         'bytes after the header); expected JPEG or PNG '
-                         'data readable by OpenCV')
+    img = decode_bgr(data, where)
     if channel_order == 'bgr':
         img = np.ascontiguousarray(img[..., ::-1])
     return img

@@ -152,6 +152,10 @@ def read_landmarks(path: str,
     Returns:
         tuple: image names, points (N, 5, 2) float32, scores (N,) float32
         (None without ``with_score``).
+
+    Raises:
+        ValueError: a line with the wrong column count, a value that is
+            not a number, or ``nan``/``inf`` (naming file and line).
     """
     _check_file(path, 'landmark list')
     num_cols = 12 if with_score else 11
@@ -159,11 +163,18 @@ def read_landmarks(path: str,
     names, values = [], []
     for lineno, cols in iter_records(path, num_cols, layout):
         try:
-            values.append([float(v) for v in cols[1:]])
+            row = [float(v) for v in cols[1:]]
         except ValueError:
             raise ValueError(f'{path}: line {lineno}: expected numbers after '
                              f'the image name ("{layout}"), got '
                              f'{cols[1:]}') from None
+        bad = [v for v, x in zip(cols[1:], row) if not np.isfinite(x)]
+        if bad:
+            raise ValueError(f'{path}: line {lineno}: {cols[0]} has '
+                             f'non-finite values {bad} ("{layout}"); '
+                             'expected finite coordinates (alignment would '
+                             'fail on them)')
+        values.append(row)
         names.append(cols[0])
     _require_records(path, len(names))
     values = np.array(values, np.float32)

@@ -28,6 +28,8 @@ from mmpretrain.datasets import BaseDataset
 from facessl.registry import DATASETS
 from facessl.utils.fileio import atomic_write
 
+from .image_decode import EXPECTED_IMAGE, decode_bgr
+
 
 class UnsafePickleError(pickle.UnpicklingError):
     """A pickle asked for a global that a verification ``.bin`` never
@@ -101,11 +103,18 @@ def _unpickle(data: bytes, path: str, encoding: str):
 
 
 def _as_bytes(item, path: str, index: int) -> bytes:
+    data = None
     if isinstance(item, (bytes, bytearray)):
-        return bytes(item)
-    if (isinstance(item, np.ndarray) and item.dtype == np.uint8
-            and item.ndim in (1, 2) and item.size == item.shape[0]):
-        return item.tobytes()  # cv2.imencode output, (N, 1) or (N,)
+        data = bytes(item)
+    elif (isinstance(item, np.ndarray) and item.dtype == np.uint8
+          and item.ndim in (1, 2) and item.size == item.shape[0]):
+        data = item.tobytes()  # cv2.imencode output, (N, 1) or (N,)
+    if data is not None:
+        if not data:
+            raise ValueError(f'{path}: image {index} (pair {index // 2}) is '
+                             f'empty (0 bytes); {EXPECTED_IMAGE}, as '
+                             'written by cv2.imencode or read from a file')
+        return data
     raise ValueError(f'{path}: image {index} is a {type(item).__name__}, '
                      'expected encoded image bytes (or a uint8 array from '
                      'cv2.imencode)')
@@ -332,14 +341,10 @@ class VerificationBin(BaseDataset):
                 message names the ``.bin`` and the image's index in it.
         """
         start, end = self._offsets[img_index:img_index + 2]
-        img = cv2.imdecode(self._buffer[start:end], cv2.IMREAD_COLOR)
-        if img is None:
-            s = np.searchsorted(self._set_starts, img_index, 'right') - 1
-            path, i = self.bin_files[s], int(img_index - self._set_starts[s])
-            raise ValueError(f'{path}: image {i} (pair {i // 2}) cannot be '
-                             'decoded; expected JPEG/PNG bytes readable by '
-                             'OpenCV')
-        return img
+        s = np.searchsorted(self._set_starts, img_index, 'right') - 1
+        path, i = self.bin_files[s], int(img_index - self._set_starts[s])
+        return decode_bgr(self._buffer[start:end],
+                          f'{path}: image {i} (pair {i // 2})')
 
     def prepare_data(self, idx: int):
         """Decode, resize and (for flip copies) flip, then run the

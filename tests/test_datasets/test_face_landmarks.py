@@ -109,6 +109,9 @@ def test_300w_subsets_and_one_based(tmp_path):
         _image(tmp_path / sub / f'{name}.jpg')
         _pts(tmp_path / sub / f'{name}.pts', pts)
     _image(tmp_path / 'helen/testset/no_pts.jpg')  # ignored: no .pts
+    for hidden in ('helen/testset/.ipynb_checkpoints/x1', 'ibug/._z'):
+        _image(tmp_path / f'{hidden}.jpg')  # ignored: hidden copies
+        _pts(tmp_path / f'{hidden}.pts', pts)
     ds = DATASETS.build(dict(type='Landmarks300W', data_root=str(tmp_path)))
     assert isinstance(ds, Landmarks300W)
     assert [osp.basename(i['img_path']) for i in ds] == [

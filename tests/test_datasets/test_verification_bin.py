@@ -255,8 +255,8 @@ def test_undecodable_image_and_bad_args(tmp_path, two_sets):
     write_verification_bin(path, [_png(imgs[0]), b'not an image'], [True])
     ds = VerificationBin(path, image_size=None)
     assert ds[1]['img'].shape == (12, 16, 3)  # flipped image 0 is fine
-    with pytest.raises(ValueError, match='broken.bin: image 1 \\(pair 0\\) '
-                       'cannot be decoded'):
+    with pytest.raises(ValueError, match='broken.bin: image 1 \\(pair 0\\): '
+                       'cannot decode the image \\(12 bytes\\)'):
         ds[2]
     root, _ = two_sets
     with pytest.raises(ValueError, match='unique'):

@@ -62,8 +62,10 @@ class FaceRecognizer(ImageClassifier):
     prefix='teacher.backbone.')`` loads the part of a checkpoint whose keys
     start with ``prefix`` (stripped) into the backbone in
     :meth:`init_weights` with :func:`~facessl.models.utils.load_pretrained`:
-    a prefix that matches nothing is an error; missing or unexpected keys
-    are listed in a warning (``strict=True`` makes them an error). A list of
+    a prefix that matches nothing is an error, and so are missing or
+    unexpected keys, listed with the file (``strict=False`` loads what
+    matches and lists the rest in a warning, for a backbone that on purpose
+    differs from the checkpoint part). A list of
     such dicts is loaded in order, and ``target`` names another sub-module,
     e.g. ``dict(checkpoint=STAGE1, prefix='backbone.landmark_cnn.',
     target='backbone.landmark_cnn', strict=True)`` takes the landmark CNN
@@ -103,7 +105,7 @@ class FaceRecognizer(ImageClassifier):
         head (dict, optional): margin head config.
         pretrained (dict | list[dict], optional): backbone initialisation,
             see above; keys ``checkpoint``, ``prefix``, ``strict``
-            (default False), ``target`` (default ``'backbone'``).
+            (default True), ``target`` (default ``'backbone'``).
         landmark_reg (dict, optional): ``beta`` (default 0.1),
             ``reference``, ``checkpoint``, ``prefix``. Defaults to None.
         train_cfg (dict, optional): as ``ImageClassifier``.
@@ -188,7 +190,6 @@ class FaceRecognizer(ImageClassifier):
         for item in self.backbone_pretrained:
             item = dict(item)
             target = item.pop('target', 'backbone')
-            item.setdefault('strict', False)
             load_pretrained(self._submodule(target), **item)
         if self.landmark_ref is not None:
             load_pretrained(self.landmark_ref, strict=True,

@@ -60,7 +60,7 @@ class MarginHead(ClsHead):
         num_classes (int): number of identities.
         in_channels (int): embedding size.
         margin (dict | nn.Module): ``dict(type='cosface', s=64., m=0.4)``,
-            ``'arcface'`` (``s, m, easy_margin``), ``'curricular'``
+            ``'arcface'`` (``s, m, easy_margin, mode``), ``'curricular'``
             (``s, m, momentum``) or a registered margin module.
             Defaults to CosFace with s = 64, m = 0.4.
         init_cfg (dict, optional): init config; the centres are
@@ -162,17 +162,24 @@ class ArcFaceHead(MarginHead):
         in_channels (int): embedding size.
         s (float): scale. Defaults to 64.
         m (float): angular margin (radians). Defaults to 0.5.
-        easy_margin (bool): margin only for positive target cosines.
-            Defaults to False.
+        easy_margin (bool): margin only for positive target cosines
+            (``mode='legacy'`` only). Defaults to False.
+        mode (str): ``'insightface'`` (current insightface arcface_torch,
+            since commit 657ae30e: no fallback, straight-through gradient)
+            or ``'legacy'`` (before it: the ``cos - m sin(pi - m)``
+            fallback, true gradient); see
+            :func:`~facessl.models.losses.arcface_logits`.
+            Defaults to ``'insightface'``.
         **kwargs: other :class:`MarginHead` arguments.
     """
 
     def __init__(self, num_classes: int, in_channels: int, s: float = 64.,
                  m: float = 0.5, easy_margin: bool = False,
-                 **kwargs) -> None:
+                 mode: str = 'insightface', **kwargs) -> None:
         super().__init__(
             num_classes, in_channels,
-            margin=dict(type='arcface', s=s, m=m, easy_margin=easy_margin),
+            margin=dict(type='arcface', s=s, m=m, easy_margin=easy_margin,
+                        mode=mode),
             **kwargs)
 
 

@@ -78,49 +78,95 @@ def cosface_logits(cos: torch.Tensor,
     return s * (cos - m * _one_hot(cos, labels).to(cos.dtype))
 
 
+#: ``mode`` names of :func:`arcface_logits`.
+ARCFACE_MODES = ('insightface', 'legacy')
+
+
 def arcface_logits(cos: torch.Tensor,
                    labels: torch.Tensor,
                    s: float = 64.,
                    m: float = 0.5,
-                   easy_margin: bool = False) -> torch.Tensor:
+                   easy_margin: bool = False,
+                   mode: str = 'insightface') -> torch.Tensor:
     r"""ArcFace (additive angular margin) logits, Deng et al. 2019, eq. 3.
 
     .. math::
 
         z_{ij} = s\cos(\theta_{ij} + m\,[j = y_i])
 
-    ``cos(theta + m)`` is not monotonic in ``theta`` once ``theta + m >
-    pi``; as insightface's ``arcface_torch`` (``losses.ArcFace``), the
-    target logit is then the CosFace-like
-    :math:`\cos\theta - m \sin(\pi - m)` (used when
-    :math:`\cos\theta \le \cos(\pi - m)`), so that it keeps increasing
-    with :math:`\cos\theta`; it is not continuous there (it steps from
-    -1 down to :math:`\cos(\pi - m) - m\sin(\pi - m)`, -1.117 for
-    m = 0.5), exactly as insightface. With ``easy_margin`` the margin is
-    applied only when :math:`\cos\theta > 0` (the target logit is left
-    unchanged otherwise).
+    Two behaviours of insightface's ``recognition/arcface_torch/
+    losses.py`` (``ArcFace`` and ``CombinedMarginLoss`` with ``m1 = 1,
+    m3 = 0``), chosen by ``mode``:
+
+    - ``'insightface'`` (default): the code since commit 657ae30e
+      (2022-12-15, "fixed arcface impl") up to the current master (the
+      later change, 9097cd7b of 2023-06-10, only renames ``scale`` to
+      ``s``), with which the models of insightface's current model zoo
+      are trained. The target logit is :math:`\cos(\theta + m)` for
+      every :math:`\theta`, with no fallback (beyond
+      :math:`\theta + m > \pi` it rises again, up to
+      :math:`\cos(\pi + m) = -\cos m` at :math:`\theta = \pi`),
+      computed without gradient: the margin is a
+      constant shift of the forward value and the gradient passes straight
+      through, :math:`\partial z_{ij} / \partial\cos\theta_{ij} = s` for
+      every entry, the target included.
+    - ``'legacy'``: the code from commit 2e2e8c97 (2022-01-21, "fixed
+      arcface") to 5ef98047, the parent of 657ae30e. When
+      :math:`\cos\theta \le \cos(\pi - m)` (i.e. :math:`\theta + m >
+      \pi`) the target logit is the CosFace-like
+      :math:`\cos\theta - m \sin(\pi - m)`, which keeps increasing with
+      :math:`\cos\theta` but is not continuous there (it steps from -1
+      down to :math:`\cos(\pi - m) - m\sin(\pi - m)`, -1.117 for
+      m = 0.5); the true derivative is back-propagated. ``easy_margin``
+      (margin only when :math:`\cos\theta > 0`, the target logit left
+      unchanged otherwise) exists only here, as in that code.
+
+    Cosines are clamped to [-1, 1] first (insightface's Partial FC does
+    the same before the margin).
 
     Args:
         cos (Tensor): cosines ``(N, C)``, in [-1, 1].
         labels (Tensor): target classes ``(N,)``.
         s (float): scale. Defaults to 64.
         m (float): additive angular margin in radians. Defaults to 0.5.
-        easy_margin (bool): margin only for positive target cosines.
-            Defaults to False.
+        easy_margin (bool): margin only for positive target cosines
+            (``mode='legacy'`` only). Defaults to False.
+        mode (str): ``'insightface'`` or ``'legacy'``, see above.
+            Defaults to ``'insightface'``.
 
     Returns:
         Tensor: logits ``(N, C)``.
+
+    Raises:
+        ValueError: an unknown ``mode``, or ``easy_margin`` without
+            ``mode='legacy'``.
     """
     _check(cos, labels, 'arcface_logits')
+    _check_arcface_mode(mode, easy_margin)
     cos = cos.clamp(-1., 1.)
     target = cos.gather(1, labels.long().view(-1, 1))
+    one_hot = _one_hot(cos, labels)
+    if mode == 'insightface':
+        with torch.no_grad():
+            shift = torch.cos(target.acos() + m) - target
+        return s * (cos + one_hot.to(cos.dtype) * shift)
     with_margin = _cos_plus_margin(target, m)
     if easy_margin:
         target = torch.where(target > 0, with_margin, target)
     else:
         target = torch.where(target > math.cos(math.pi - m), with_margin,
                              target - math.sin(math.pi - m) * m)
-    return s * torch.where(_one_hot(cos, labels), target, cos)
+    return s * torch.where(one_hot, target, cos)
+
+
+def _check_arcface_mode(mode: str, easy_margin: bool) -> None:
+    if mode not in ARCFACE_MODES:
+        raise ValueError(f'arcface: mode must be one of {ARCFACE_MODES}, '
+                         f'got {mode!r}')
+    if easy_margin and mode != 'legacy':
+        raise ValueError("arcface: easy_margin exists only in mode='legacy' "
+                         '(insightface before commit 657ae30e); the current '
+                         "insightface code ('insightface') has none")
 
 
 def curricular_logits(cos: torch.Tensor,
@@ -130,8 +176,9 @@ def curricular_logits(cos: torch.Tensor,
                       m: float = 0.5) -> torch.Tensor:
     r"""CurricularFace logits, Huang et al. 2020, eq. 8-10.
 
-    The target logit is ArcFace's (:func:`arcface_logits`, with the same
-    fallback beyond ``theta + m > pi``). A negative class is *hard* when
+    The target logit is ArcFace's (:func:`arcface_logits` with
+    ``mode='legacy'``: the fallback beyond ``theta + m > pi`` and the true
+    gradient, as the authors' code). A negative class is *hard* when
     its cosine exceeds the target's :math:`T = \cos(\theta_{y_i} + m)`;
     hard negatives are re-weighted by the curriculum (eq. 9):
 
@@ -162,7 +209,7 @@ def curricular_logits(cos: torch.Tensor,
     threshold = _cos_plus_margin(target, m)  # T(cos theta_y), (N, 1)
     hard = cos > threshold
     negatives = torch.where(hard, cos * (t + cos), cos)
-    arc = arcface_logits(cos, labels, s=1., m=m)
+    arc = arcface_logits(cos, labels, s=1., m=m, mode='legacy')
     return s * torch.where(_one_hot(cos, labels), arc, negatives)
 
 
@@ -224,24 +271,32 @@ class ArcFaceMargin(nn.Module):
     Args:
         s (float): scale. Defaults to 64.
         m (float): additive angular margin (radians). Defaults to 0.5.
-        easy_margin (bool): margin only for positive target cosines.
-            Defaults to False.
+        easy_margin (bool): margin only for positive target cosines
+            (``mode='legacy'`` only). Defaults to False.
+        mode (str): ``'insightface'`` (current insightface, since commit
+            657ae30e) or ``'legacy'`` (insightface before it); see
+            :func:`arcface_logits`. Defaults to ``'insightface'``.
     """
 
     def __init__(self,
                  s: float = 64.,
                  m: float = 0.5,
-                 easy_margin: bool = False) -> None:
+                 easy_margin: bool = False,
+                 mode: str = 'insightface') -> None:
         super().__init__()
+        _check_arcface_mode(mode, easy_margin)
         self.s, self.m, self.easy_margin = s, m, easy_margin
+        self.mode = mode
 
     def forward(self, cos: torch.Tensor,
                 labels: torch.Tensor) -> torch.Tensor:
         """Logits ``(N, C)`` from cosines ``(N, C)`` and labels ``(N,)``."""
-        return arcface_logits(cos, labels, self.s, self.m, self.easy_margin)
+        return arcface_logits(cos, labels, self.s, self.m, self.easy_margin,
+                              self.mode)
 
     def extra_repr(self) -> str:
-        return f's={self.s}, m={self.m}, easy_margin={self.easy_margin}'
+        return (f's={self.s}, m={self.m}, easy_margin={self.easy_margin}, '
+                f'mode={self.mode!r}')
 
 
 @MODELS.register_module()

@@ -13,7 +13,7 @@ from facessl.models.losses import (CurricularFaceMargin, arcface_logits,
 ARC_06 = 0.6 * math.cos(0.5) - 0.8 * math.sin(0.5)
 
 
-def naive(cos, labels, s, m, kind, t=0., easy=False):
+def naive(cos, labels, s, m, kind, t=0., easy=False, legacy=True):
     """Element by element, with math.acos, straight from the equations."""
     out = torch.empty_like(cos, dtype=torch.float64)
     for i in range(cos.shape[0]):
@@ -27,7 +27,7 @@ def naive(cos, labels, s, m, kind, t=0., easy=False):
                     z = c - m
                 elif easy:
                     z = math.cos(theta + m) if c > 0 else c
-                elif theta + m < math.pi:
+                elif theta + m < math.pi or not legacy:
                     z = math.cos(theta + m)
                 else:
                     z = c - m * math.sin(math.pi - m)
@@ -53,13 +53,14 @@ def test_cosface_hand_values():
 def test_arcface_hand_values_and_fallback():
     cos = torch.tensor([[0.6, 0.3], [0.2, -0.95], [-0.2, 0.1]])
     labels = torch.tensor([0, 1, 0])
-    got = arcface_logits(cos, labels, s=1., m=0.5)
+    got = arcface_logits(cos, labels, s=1., m=0.5, mode='legacy')
     # -0.95 < cos(pi - 0.5) = -0.8776: cos - m sin(pi - m)
     expected = torch.tensor([[ARC_06, 0.3],
                              [0.2, -0.95 - 0.5 * math.sin(math.pi - 0.5)],
                              [math.cos(math.acos(-0.2) + 0.5), 0.1]])
     torch.testing.assert_close(got, expected)
-    easy = arcface_logits(cos, labels, s=2., m=0.5, easy_margin=True)
+    easy = arcface_logits(cos, labels, s=2., m=0.5, easy_margin=True,
+                          mode='legacy')
     torch.testing.assert_close(
         easy, 2 * torch.tensor([[ARC_06, 0.3], [0.2, -0.95], [-0.2, 0.1]]))
 
@@ -69,19 +70,20 @@ def test_arcface_target_logit_increases_with_cos():
     cos = torch.linspace(-1, 1, 401, dtype=torch.float64)
     cos = torch.cat([cos, cos.new_tensor([th, th + 1e-9])]).sort().values
     got = arcface_logits(cos[:, None], torch.zeros(len(cos), dtype=torch.long),
-                         s=1., m=0.5)[:, 0]
+                         s=1., m=0.5, mode='legacy')[:, 0]
     assert (got.diff() >= 0).all()
     # insightface's step at the threshold: cos(pi) = -1 just above,
     # cos(pi - m) - m sin(pi - m) at and below it
     above = arcface_logits(cos.new_tensor([[th + 1e-9]]),
-                           torch.tensor([0]), s=1., m=0.5)
+                           torch.tensor([0]), s=1., m=0.5, mode='legacy')
     at = arcface_logits(cos.new_tensor([[th]]), torch.tensor([0]), s=1.,
-                        m=0.5)
+                        m=0.5, mode='legacy')
     assert float(above) == pytest.approx(-1., abs=1e-6)
     assert float(at) == pytest.approx(th - 0.5 * math.sin(math.pi - 0.5))
 
 
-@pytest.mark.parametrize('kind', ['cosface', 'arcface', 'easy', 'curricular'])
+@pytest.mark.parametrize(
+    'kind', ['cosface', 'arcface', 'insightface', 'easy', 'curricular'])
 def test_against_naive_loop(kind):
     cos = random_cos()
     labels = torch.tensor([0, 1, 2, 3, 4, 0])
@@ -92,13 +94,15 @@ def test_against_naive_loop(kind):
         got = curricular_logits(cos, labels, t=0.3, s=64., m=0.5)
         exp = naive(cos, labels, 64., 0.5, 'curricular', t=0.3)
     else:
-        easy = kind == 'easy'
-        got = arcface_logits(cos, labels, s=64., m=0.5, easy_margin=easy)
-        exp = naive(cos, labels, 64., 0.5, 'arcface', easy=easy)
+        easy, legacy = kind == 'easy', kind != 'insightface'
+        got = arcface_logits(cos, labels, s=64., m=0.5, easy_margin=easy,
+                             mode='legacy' if legacy else 'insightface')
+        exp = naive(cos, labels, 64., 0.5, 'arcface', easy=easy,
+                    legacy=legacy)
     torch.testing.assert_close(got, exp)
     if kind == 'curricular':  # the batch has hard negatives
         assert not torch.allclose(
-            got, arcface_logits(cos, labels, s=64., m=0.5))
+            got, arcface_logits(cos, labels, s=64., m=0.5, mode='legacy'))
 
 
 def test_curricular_hand_values():
@@ -114,7 +118,7 @@ def test_curricular_equals_arcface_without_hard_negatives():
     for t in (0., 0.7):
         torch.testing.assert_close(
             curricular_logits(cos, labels, t=t, s=64., m=0.5),
-            arcface_logits(cos, labels, s=64., m=0.5))
+            arcface_logits(cos, labels, s=64., m=0.5, mode='legacy'))
 
 
 def test_t_update_is_the_ema():
@@ -138,7 +142,9 @@ def test_t_update_is_the_ema():
 def test_gradients_finite_at_cos_one():
     cos = torch.tensor([[1.0, 0.2], [-1.0, 0.1]], requires_grad=True)
     labels = torch.tensor([0, 0])
-    for fn in (arcface_logits, lambda c, y: curricular_logits(c, y, 0.1)):
+    for fn in (arcface_logits,
+               lambda c, y: arcface_logits(c, y, mode='legacy'),
+               lambda c, y: curricular_logits(c, y, 0.1)):
         cos.grad = None
         fn(cos, labels).sum().backward()
         assert torch.isfinite(cos.grad).all()
