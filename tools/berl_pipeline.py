@@ -29,7 +29,6 @@ import json
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
 
 from facessl.apis.berl_chain import (STAGE1_PREFIXES, STAGE2_PREFIXES,
                                      loss_trend, small_options,
@@ -38,6 +37,7 @@ from facessl.apis.stage_chain import (check_checkpoint_prefix,
                                       eval_root_options, evaluate_stage,
                                       format_chain_summary, run_script,
                                       train_stage, write_eval_bin)
+from facessl.utils.config import CfgOptionsAction
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 STAGE1_CONFIG = ('configs/berl/berl-stage1_iresnet18_curricularface_'
@@ -81,7 +81,8 @@ def parse_args(argv=None):
         help='skip the reconstruction pictures')
     for k in (1, 2, 3):
         parser.add_argument(
-            f'--stage{k}-options', nargs='+', action=DictAction, default={},
+            f'--stage{k}-options', nargs='+', action=CfgOptionsAction,
+            default={},
             help=f'extra dotted config options of stage {k} (key=value)')
     return parser.parse_args(argv)
 

@@ -40,8 +40,6 @@ def main():
     """Build the runner and run the test loop (the val settings if the
     config has no ``test_*`` settings)."""
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     check_checkpoint_file(args.checkpoint)  # before building the runner
     cfg = load_tool_config(
         args.config, args.cfg_options,

@@ -180,9 +180,12 @@ def check_checkpoint_file(path: str, name: Optional[str] = None) -> None:
             ``path``.
 
     Raises:
+        FileNotFoundError: there is no such file.
         CorruptCheckpointError: naming the file and what was expected.
     """
     name = name or path
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint {name} does not exist')
     size = osp.getsize(path)
     if size == 0:
         raise CorruptCheckpointError(

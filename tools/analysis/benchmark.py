@@ -23,8 +23,9 @@ used when available (``--device`` chooses); on CUDA the FLOP/s are also
 given as MFU against the device's dense bf16 peak (``accelerator.py``), and
 ``--amp`` (bf16 autocast where supported, fp16 with loss scaling
 otherwise), ``--channels-last`` and ``--compile`` are available; the data
-run pins memory and copies without blocking. On CPU, :func:`facessl.engine.cpu_allocator.
-tune_cpu_allocator` is applied (``--no-allocator-tuning`` to compare).
+run pins memory and copies without blocking. On CPU,
+:func:`facessl.engine.cpu_allocator.tune_cpu_allocator` is applied
+(``--no-allocator-tuning`` to compare).
 """
 import argparse
 import json
@@ -33,9 +34,10 @@ import resource
 import time
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 from facessl.engine import accelerator
+from facessl.utils.config import CfgOptionsAction
 
 
 def parse_args():
@@ -81,7 +83,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config settings, key=value')
     return parser.parse_args()
 

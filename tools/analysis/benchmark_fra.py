@@ -24,11 +24,13 @@ import time
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import build_optim_wrapper
 from mmpretrain.structures import DataSample
 from tqdm import tqdm
+
+from facessl.utils.config import CfgOptionsAction
 
 
 def parse_args():
@@ -48,7 +50,7 @@ def parse_args():
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--json', help='also write the results here')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings, key=value')
     return parser.parse_args()
 

@@ -39,7 +39,7 @@ import time
 
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dataset import Compose, default_collate
 
 from facessl.datasets import SyntheticFaces
@@ -47,6 +47,7 @@ from facessl.models.utils.photometric_preprocessor import (
     batched_views, per_image_view_pipeline)
 from facessl.registry import MODELS
 from facessl.utils import register_all_modules
+from facessl.utils.config import CfgOptionsAction
 
 
 def parse_args():
@@ -67,7 +68,7 @@ def parse_args():
                         help='also time a DataLoader with this many '
                         'worker processes feeding the preprocessor')
     parser.add_argument('--json', help='also write the results here')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction)
     return parser.parse_args()
 
 

@@ -14,13 +14,14 @@ import os.path as osp
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
 from facessl.registry import DATASETS
 from facessl.utils import register_all_modules
 from facessl.visualization import default_view_names, view_grid
+from facessl.utils.config import CfgOptionsAction
 
 
 def parse_args():
@@ -40,7 +41,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config settings, key=value (e.g. '
         'train_dataloader.dataset.num_identities=10)')
     return parser.parse_args()

@@ -19,14 +19,13 @@ import os.path as osp
 
 import cv2
 import torch
-from mmengine.config import DictAction
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from tqdm import tqdm
 
 from facessl.registry import DATASETS, MODELS
-from facessl.utils.config import load_tool_config
+from facessl.utils.config import CfgOptionsAction, load_tool_config
 from facessl.visualization import berl_panel, berl_pictures
 
 
@@ -53,7 +52,7 @@ def parse_args(argv=None):
         '--trust-checkpoint', action='store_true',
         help='load the checkpoint with weights_only=False (trusted files)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings (key=value)')
     return parser.parse_args(argv)
 

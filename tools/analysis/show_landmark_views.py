@@ -25,7 +25,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from tqdm import tqdm
 
@@ -34,6 +34,7 @@ from facessl.models.utils import LandmarkPerturb, LandmarkSubset
 from facessl.registry import DATASETS, MODELS
 from facessl.utils import register_all_modules
 from facessl.visualization import default_view_names, view_landmark_grid
+from facessl.utils.config import CfgOptionsAction
 
 
 def parse_args():
@@ -78,7 +79,7 @@ def parse_args():
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=CfgOptionsAction,
         help='override config settings, key=value (e.g. '
         'train_dataloader.dataset.num_identities=10)')
     return parser.parse_args()

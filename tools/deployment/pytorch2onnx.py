@@ -16,7 +16,9 @@ import argparse
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
+
+from facessl.utils.checkpoint import check_checkpoint_file
+from facessl.utils.config import CfgOptionsAction
 
 
 def parse_args():
@@ -43,7 +45,7 @@ def parse_args():
     parser.add_argument('--trust-checkpoint', action='store_true',
                         help='load the checkpoint with weights_only=False '
                         '(trusted files only)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config settings, key=value')
     return parser.parse_args()
 
@@ -51,9 +53,7 @@ def parse_args():
 def main():
     """Build, load strictly, export, check the layout, verify."""
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not '
-                                'exist')
+    check_checkpoint_file(args.checkpoint)
     from facessl.deployment import (build_embedding_net, export_onnx,
                                     export_program, export_torchscript,
                                     faces_to_input, onnx_parity,

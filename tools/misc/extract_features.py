@@ -22,11 +22,10 @@ see :func:`facessl.apis.write_embeddings`).
 import argparse
 import os.path as osp
 
-from mmengine.config import DictAction
 
 from facessl.apis import FaceEmbedder, get_model, write_embeddings
 from facessl.registry import DATASETS
-from facessl.utils.config import load_tool_config
+from facessl.utils.config import CfgOptionsAction, load_tool_config
 
 
 def parse_args(argv=None):
@@ -61,7 +60,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--no-progress', action='store_true', help='hide the progress bar')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings, key=value')
     return parser.parse_args(argv)
 

@@ -13,13 +13,12 @@ writes the subset file that ``FewShotSubset(subset_file=...)`` reads.
 """
 import argparse
 
-from mmengine.config import DictAction
 from mmengine.registry import init_default_scope
 
 from facessl.datasets.few_shot import (check_shots, make_few_shot_subset,
                                        save_few_shot_subset)
 from facessl.datasets.reindexed import build_without_pipeline
-from facessl.utils.config import load_tool_config
+from facessl.utils.config import CfgOptionsAction, load_tool_config
 
 
 def _shots(text: str):
@@ -50,7 +49,7 @@ def parse_args(argv=None):
                         default='train', help='dataloader whose dataset to '
                         'sample')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
         help='override config settings, key=value')
     return parser.parse_args(argv)
 

@@ -14,7 +14,8 @@ converted ViT is loaded strictly into the printed ``FastVisionTransformer``
 config before anything is written.
 """
 import argparse
-import os.path as osp
+
+from facessl.utils.checkpoint import check_checkpoint_file
 
 
 def parse_args():
@@ -38,9 +39,7 @@ def parse_args():
 def main():
     """Convert, check the strict load, save."""
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not '
-                                'exist')
+    check_checkpoint_file(args.checkpoint)
     import torch
 
     from facessl.converters import (convert_dino, read_checkpoint,

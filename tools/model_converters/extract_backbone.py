@@ -13,7 +13,8 @@ prefix=None, strict=True))`` or with ``tools/deployment/pytorch2onnx.py``.
 ``--config`` checks that the backbone of that config loads it strictly.
 """
 import argparse
-import os.path as osp
+
+from facessl.utils.checkpoint import check_checkpoint_file
 
 
 def parse_args():
@@ -35,9 +36,7 @@ def parse_args():
 def main():
     """Extract, save, report sizes, optionally check a strict load."""
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not '
-                                'exist')
+    check_checkpoint_file(args.checkpoint)
     from facessl.converters import extract_backbone, save_backbone
     from facessl.converters.common import file_size_mb
     state, meta = extract_backbone(args.checkpoint, args.part,

@@ -8,7 +8,8 @@ reads the preset (r18/r34/r50/r100) and embedding size, loads the weights
 strictly into that ``IResNet`` and writes a backbone-only file.
 """
 import argparse
-import os.path as osp
+
+from facessl.utils.checkpoint import check_checkpoint_file
 
 
 def parse_args():
@@ -25,9 +26,7 @@ def parse_args():
 def main():
     """Convert, check the strict load, save."""
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not '
-                                'exist')
+    check_checkpoint_file(args.checkpoint)
     from facessl.converters import (convert_iresnet, read_checkpoint,
                                     save_backbone)
     from facessl.deployment.loading import load_strict
