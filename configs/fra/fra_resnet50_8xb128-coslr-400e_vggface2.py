@@ -14,8 +14,10 @@
 # Multi-GPU: BatchNorm is SyncBN (backbone and MLPs), statistics of the
 # whole batch of 1024 as in the paper; on CPU (gloo) SyncBN is unavailable
 # and each process normalises with its own batch, and each process draws
-# its own augmentations (seeded by rank), so N processes match one only up
-# to these.
+# its own augmentations (seeded by rank); the collapse guard balances the
+# Sinkhorn targets and the pixel-region information over each process's
+# batch (128 faces here), not over all processes. So N processes match one
+# only up to these.
 _base_ = [
     '../_base_/models/fra_resnet50.py',
     '../_base_/datasets/synthetic_faces_fra.py',

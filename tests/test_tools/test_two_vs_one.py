@@ -7,8 +7,13 @@ with batch 2B (only their order inside the batch differs). What cannot be
 equal is switched off, as the configs' comments say:
 
 - per-process random streams: every sample's augmentation is seeded from its
-  index (``SeedPerSampleForTest``), drop-path is off and LAFS's landmark
+  index (``SeedPerSampleForTest``), the batched photometric augmentation
+  of the data preprocessor (drawn per process and iteration) is off,
+  drop-path and FRA's decoder dropout are off and LAFS's landmark
   perturbation / shuffle (drawn in the model) is off;
+- FRA's collapse guard balances over each process's batch by default: it
+  runs per image here (``collapse_guard='image'``), which no batch split
+  changes;
 - BatchNorm statistics without SyncBN (SyncBN needs CUDA): the DINO head
   runs without BN, FRA's BatchNorm becomes GroupNorm (batch-independent).
 
@@ -53,7 +58,14 @@ train_cfg = dict(max_epochs=1, val_interval=1)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 visualizer = dict(vis_backends=[dict(type='LocalVisBackend')])
 """
-DINO_HOOKS = """
+# DINO and LAFS: the demo configs' views go through
+# MultiViewPhotometricPreprocessor; groups without augmentation keep its
+# layout (LAFS: the copies it appends) and draw nothing
+NO_PHOTOMETRIC = """
+data_preprocessor = dict(view_groups=[
+    dict(num_views=1), dict(num_views=1), dict(num_views=2)])
+"""
+DINO_HOOKS = NO_PHOTOMETRIC + """
 custom_hooks = [
     dict(type='NaNGuardHook'), dict(type='EpochSeedHook'),
     dict(type='TeacherEMAHook', momentum=0.99, end_momentum=1.0),
@@ -79,6 +91,8 @@ model = dict(
          """
 gn = dict(type='GN', num_groups=8)
 model = dict(
+    mask_decoder=dict(dropout=0.),
+    semantic_loss=dict(collapse_guard='image'),
     backbone=dict(norm_cfg=gn), neck=dict(norm_cfg=gn),
     head=dict(predictor=dict(norm_cfg=gn)),
     region_neck=dict(norm_cfg=gn), region_predictor=dict(norm_cfg=gn))

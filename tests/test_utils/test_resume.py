@@ -40,7 +40,8 @@ def test_missing_pointer_falls_back_by_modification_time(tmp_path, capsys):
     text = _warnings(capsys)
     assert 'last_checkpoint does not exist' in text
     assert 'published.pth is not a training checkpoint' in text
-    assert 'weights_only.pth cannot be loaded (EOFError' in text
+    assert 'weights_only.pth cannot be loaded (CorruptCheckpointError' in text
+    assert 'empty file (0 bytes)' in text
 
 
 def test_nothing_to_resume(tmp_path, capsys):

@@ -98,7 +98,7 @@ def format_table(rows: List[dict], world: int, batch: int) -> str:
              '| identities | head | centres (GiB) | logits (GiB) | '
              'total (GiB) | step (s) |', '|---|---|---|---|---|---|']
     for r in rows:
-        step = 'not run' if r['seconds'] is None else f"{r['seconds']:.3f}"
+        step = 'not run' if r['seconds'] is None else f"{r['seconds']:.3g}"
         lines.append(f"| {r['classes']:,} | {r['head']} | "
                      f"{r['centres'] / GIB:.3f} | {r['logits'] / GIB:.3f} | "
                      f"{r['total'] / GIB:.3f} | {step} |")

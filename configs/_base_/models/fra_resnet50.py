@@ -66,7 +66,9 @@ model = dict(
     # balanced by Sinkhorn over the batch's pixels (3 iterations,
     # temperature 0.05) and a reward for online heatmaps whose pixels
     # differ (pixel-region mutual information, weight 1); 'batch' measured
-    # better than 'image' and None on the CPU demo
+    # better than 'image' and None on the CPU demo. 'batch' is each
+    # process's batch: with several processes it is not all-reduced, so
+    # N processes x B faces differ from one process x N B in this term.
     semantic_loss=dict(
         type='SemanticConsistencyLoss',
         num_masks=num_masks,

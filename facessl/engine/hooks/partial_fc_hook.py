@@ -16,7 +16,7 @@ from typing import Dict, Iterator, Tuple
 
 import torch
 from mmengine.hooks import Hook
-from mmengine.optim import OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 from facessl.models.utils.sharding import (ShardInfo, dist_world,
                                            gather_rows, slice_rows)
@@ -29,8 +29,9 @@ def _optimizers(runner) -> Iterator[Tuple[str, torch.optim.Optimizer]]:
     if isinstance(wrapper, OptimWrapperDict):
         for name, sub in wrapper.items():
             yield name, sub.optimizer
-    elif hasattr(wrapper, 'optimizer'):
+    elif isinstance(wrapper, OptimWrapper):
         yield '', wrapper.optimizer
+    # else: not built (tools/test.py): no optimiser state to handle
 
 
 def sharded_state_indices(optimizer: torch.optim.Optimizer
