@@ -1,0 +1,60 @@
+"""tools/analysis/learning_curve.py on a tiny budget: CSV rows and plot."""
+import csv
+import importlib.util
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+TOOL = osp.join(REPO_ROOT, 'tools/analysis/learning_curve.py')
+CONFIG = osp.join(REPO_ROOT,
+                  'tests/data/configs/tiny-dino_train_synthetic-faces.py')
+
+
+def test_learning_curve_writes_csv_and_png(tmp_path, subprocess_env):
+    out = tmp_path / 'curve'
+    run = subprocess.run(
+        [sys.executable, TOOL, CONFIG, '--minutes', '0.05', '--seeds', '2',
+         '--eval-every', '0.01', '--out', str(out)],
+        env=subprocess_env, cwd=tmp_path, capture_output=True, text=True,
+        timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(out / 'learning_curve.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ['run', 'seed', 'iter', 'minutes', 'metric',
+                             'value']
+    raw = [r for r in rows if r['run'] == 'raw_pixels']
+    assert [r['metric'] for r in raw] == ['knn/top1']
+    pre = [r for r in rows if r['run'] == 'pretrain']
+    assert {r['metric'] for r in pre} == {'knn/top1'}
+    for seed in ('0', '1'):
+        iters = [int(r['iter']) for r in pre if r['seed'] == seed]
+        # the random network first, then at least one trained evaluation;
+        # the 2-epoch schedule of 2 iterations each ends by iteration 4
+        assert iters[0] == 0 and len(iters) >= 2
+        assert iters == sorted(iters) and 0 < iters[-1] <= 4
+        minutes = [float(r['minutes']) for r in pre if r['seed'] == seed]
+        assert minutes[0] == 0 and minutes == sorted(minutes)
+    assert all(0 <= float(r['value']) <= 100 for r in rows)
+    with open(out / 'learning_curve.png', 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location('learning_curve', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_protocols_by_name_or_function():
+    tool = _tool()
+    assert tool.load_protocol('os.path:join') is osp.join
+    assert callable(tool.load_protocol('verification'))
+    with pytest.raises(ValueError, match="--protocols 'fewshot'"):
+        tool.load_protocol('fewshot')
+    with pytest.raises(ValueError, match='cannot load'):
+        tool.load_protocol('os.path:no_such_function')
