@@ -38,7 +38,13 @@ def test_learning_curve_writes_csv_and_png(tmp_path, subprocess_env):
         assert iters == sorted(iters) and 0 < iters[-1] <= 4
         minutes = [float(r['minutes']) for r in pre if r['seed'] == seed]
         assert minutes[0] == 0 and minutes == sorted(minutes)
-    assert all(0 <= float(r['value']) <= 100 for r in rows)
+    assert all(0 <= float(r['value']) <= 100 for r in pre + raw)
+    # the schedules as applied, logged next to every evaluation
+    train = [r for r in rows if r['run'] == 'train']
+    assert {'train/lr', 'train/loss', 'train/teacher_momentum',
+            'train/teacher_temp'} <= {r['metric'] for r in train}
+    lrs = {float(r['value']) for r in train if r['metric'] == 'train/lr'}
+    assert lrs == {1e-3}  # the tiny config's constant lr
     with open(out / 'learning_curve.png', 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 

@@ -9,7 +9,8 @@ method's own protocol given as ``module:function``. The first evaluation
 (iteration 0) is the randomly initialised network of that seed; raw pixels
 of the validation images under the same kNN protocol give the second
 baseline. Writes ``learning_curve.csv`` (one row per run, seed, evaluation
-and metric) and ``learning_curve.png`` (mean +- std over seeds, baselines
+and metric; run ``train`` rows hold the loss and the learning rate, teacher
+momentum and temperature as applied at that iteration) and ``learning_curve.png`` (mean +- std over seeds, baselines
 as horizontal lines) into ``--out``.
 
 A run stops at the budget or at the end of the config's schedule,
@@ -62,7 +63,9 @@ class CurveHook(Hook):
         evaluate_fn (callable): ``evaluate_fn(model) -> dict`` of metrics.
         budget_s (float): training seconds before :class:`BudgetSpent`.
         every_s (float): training seconds between evaluations.
-        record (callable): ``record(iter, minutes, metrics)``.
+        record (callable): ``record(iter, minutes, metrics, applied)``
+            with ``applied`` the ``train/*`` scalars of the message hub
+            (loss, lr, teacher momentum and temperature, ...).
     """
 
     priority = 'LOWEST'
@@ -77,8 +80,14 @@ class CurveHook(Hook):
         self._start = None
 
     def _evaluate(self, runner, iteration: int) -> None:
+        # the schedules and the loss as actually applied (last iteration)
+        applied = {
+            key: hist.current()
+            for key, hist in runner.message_hub.log_scalars.items()
+            if key.startswith('train/') and not key.endswith('time')
+        }
         self.record(iteration, self.trained_s / 60,
-                    self.evaluate_fn(runner.model))
+                    self.evaluate_fn(runner.model), applied)
 
     def before_train(self, runner) -> None:
         """Score the randomly initialised network (iteration 0)."""
@@ -181,10 +190,10 @@ def run_seed(cfg, seed: int, args, protocols: List[Callable],
             out.update(fn(cfg, model, args.out))
         return out
 
-    def record(iteration, minutes, metrics):
-        for key, value in metrics.items():
-            rows.append(('pretrain', seed, iteration, round(minutes, 4), key,
-                         float(value)))
+    def record(iteration, minutes, metrics, applied):
+        for run, values in (('pretrain', metrics), ('train', applied)):
+            rows.extend((run, seed, iteration, round(minutes, 4), key,
+                         float(value)) for key, value in values.items())
         print(f'[curve] seed {seed} iter {iteration} '
               f'{minutes:.2f} min: ' + ', '.join(
                   f'{k} {v:.2f}' for k, v in metrics.items()), flush=True)
@@ -212,7 +221,7 @@ def plot(rows: list, path: str, title: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    metrics = sorted({r[4] for r in rows})
+    metrics = sorted({r[4] for r in rows if r[0] == 'pretrain'})
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(4.5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
