@@ -18,7 +18,7 @@ def test_learning_curve_writes_csv_and_png(tmp_path, subprocess_env):
     out = tmp_path / 'curve'
     run = subprocess.run(
         [sys.executable, TOOL, CONFIG, '--minutes', '0.05', '--seeds', '2',
-         '--eval-every', '0.01', '--out', str(out)],
+         '--eval-every', '0.01', '--diagnose', '--out', str(out)],
         env=subprocess_env, cwd=tmp_path, capture_output=True, text=True,
         timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -45,6 +45,14 @@ def test_learning_curve_writes_csv_and_png(tmp_path, subprocess_env):
             'train/teacher_temp'} <= {r['metric'] for r in train}
     lrs = {float(r['value']) for r in train if r['metric'] == 'train/lr'}
     assert lrs == {1e-3}  # the tiny config's constant lr
+    diag = {r['metric']: float(r['value']) for r in train
+            if r['metric'].startswith('train/diag/')}
+    # entropies as a fraction of ln K; every parameter group has a norm
+    assert 0 < diag['train/diag/teacher_entropy'] <= 1
+    assert 0 < diag['train/diag/teacher_batch_entropy'] <= 1
+    assert {'train/diag/grad_norm/backbone.layers',
+            'train/diag/grad_norm/head.last_layer'} <= set(diag)
+    assert diag['train/diag/grad_norm/backbone.layers'] > 0
     with open(out / 'learning_curve.png', 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 

@@ -10,8 +10,10 @@ method's own protocol given as ``module:function``. The first evaluation
 of the validation images under the same kNN protocol give the second
 baseline. Writes ``learning_curve.csv`` (one row per run, seed, evaluation
 and metric; run ``train`` rows hold the loss and the learning rate, teacher
-momentum and temperature as applied at that iteration) and ``learning_curve.png`` (mean +- std over seeds, baselines
-as horizontal lines) into ``--out``.
+momentum and temperature as applied at that iteration, and with
+``--diagnose`` gradient norms per parameter group and collapse indicators,
+see :class:`DiagnosticsHook`) and ``learning_curve.png`` (mean +- std
+over seeds, baselines as horizontal lines) into ``--out``.
 
 A run stops at the budget or at the end of the config's schedule,
 whichever comes first: shorten the schedule (``--cfg-options
@@ -115,6 +117,63 @@ class CurveHook(Hook):
             raise BudgetSpent
 
 
+class DiagnosticsHook(Hook):
+    """Log collapse indicators and gradient flow as ``train/diag/*``.
+
+    Every iteration: the gradient norm of every parameter group (the first
+    two components of the parameter name, e.g. ``backbone.layers``,
+    ``head.last_layer``), measured as the optimiser steps (after clipping
+    and after a frozen layer's gradients were dropped: a frozen group reads
+    0); and, for a teacher-student model with a centred loss
+    (``model.loss_module.center``/``teacher_temp``, ``model.teacher.head``)
+    the teacher target entropy ``H(softmax((t - c) / T))`` and the entropy
+    of its batch mean, both as a fraction of ``ln K``: a uniform teacher
+    (collapse to the centre) reads 1 and 1, a one-hot collapse (every
+    sample on the same prototype) near 0 and 0, a healthy teacher low
+    per-sample and high batch-mean entropy.
+    """
+
+    priority = 'LOWEST'
+
+    def before_train(self, runner) -> None:
+        """Hook the optimiser and the teacher head."""
+        model = runner.model
+        groups: Dict[str, list] = {}
+        for name, param in model.named_parameters():
+            if param.requires_grad:
+                key = '.'.join(name.split('.')[:2])
+                groups.setdefault(key, []).append(param)
+        hub = runner.message_hub
+
+        def grad_norms(optimizer, args, kwargs):
+            for key, params in groups.items():
+                sq = sum(float(p.grad.float().pow(2).sum())
+                         for p in params if p.grad is not None)
+                hub.update_scalar(f'train/diag/grad_norm/{key}', sq**0.5)
+
+        runner.optim_wrapper.optimizer.register_step_pre_hook(grad_norms)
+        loss = getattr(model, 'loss_module', None)
+        teacher = getattr(model, 'teacher', None)
+        if (hasattr(loss, 'center') and hasattr(loss, 'teacher_temp')
+                and teacher is not None and 'head' in teacher):
+            teacher['head'].register_forward_hook(
+                lambda module, inputs, out: self._teacher_stats(
+                    hub, loss, out))
+
+    @staticmethod
+    @torch.no_grad()
+    def _teacher_stats(hub, loss, out: torch.Tensor) -> None:
+        log_k = torch.log(torch.tensor(float(out.shape[-1])))
+        q = torch.softmax((out.float() - loss.center) / loss.teacher_temp,
+                          dim=-1)
+        ent = -(q * q.clamp_min(1e-12).log()).sum(-1).mean()
+        mean = q.mean(0)
+        batch_ent = -(mean * mean.clamp_min(1e-12).log()).sum()
+        hub.update_scalar('train/diag/teacher_entropy', float(ent / log_k))
+        hub.update_scalar('train/diag/teacher_batch_entropy',
+                          float(batch_ent / log_k))
+
+
 def load_protocol(spec: str) -> Callable:
     """A downstream protocol: a synthetic set name or ``module:function``.
 
@@ -202,6 +261,8 @@ def run_seed(cfg, seed: int, args, protocols: List[Callable],
     runner = Runner.from_cfg(cfg)
     runner.register_hook(
         CurveHook(scores, args.minutes * 60, args.eval_every * 60, record))
+    if args.diagnose:
+        runner.register_hook(DiagnosticsHook())
     try:
         runner.train()
     except BudgetSpent:
@@ -266,6 +327,10 @@ def parse_args():
         '--protocols', nargs='*', default=[],
         help=f'downstream protocols: {", ".join(PROTOCOLS)} or '
         'module:function')
+    parser.add_argument(
+        '--diagnose', action='store_true',
+        help='also log gradient norms per parameter group and, for a '
+        'centred teacher-student loss, teacher entropies (train/diag/*)')
     parser.add_argument('--out', default='work_dirs/learning_curve')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='overrides')
