@@ -95,8 +95,10 @@ def knn_comparison(cfg, models: dict, num_resamples: int = 1000) -> list:
     for other in ['raw pixels'] + names[:-1]:
         mean, low, high = paired_bootstrap_ci(correct[names[-1]],
                                               correct[other], num_resamples)
+        verdict = ('better' if low > 0 else 'worse' if high < 0 else
+                   'not distinguishable')
         lines.append(f'  {names[-1]} - {other}: {mean:+.1f} points '
-                     f'[{low:+.1f}, {high:+.1f}]')
+                     f'[{low:+.1f}, {high:+.1f}] ({verdict})')
     return lines
 
 
