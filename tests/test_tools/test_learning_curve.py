@@ -72,3 +72,21 @@ def test_protocols_by_name_or_function():
         tool.load_protocol('fewshot')
     with pytest.raises(ValueError, match='cannot load'):
         tool.load_protocol('os.path:no_such_function')
+
+
+def test_plot_several_csv_files(tmp_path):
+    tool = _tool()
+    rows = [('raw_pixels', '', 0, 0., 'knn/top1', 20.),
+            ('pretrain', '0', 0, 0., 'knn/top1', 8.),
+            ('pretrain', '0', 10, 1., 'knn/top1', 12.),
+            ('train', '0', 10, 1., 'train/lr', 1e-3)]
+    for name in ('a', 'b'):
+        (tmp_path / name).mkdir()
+        tool.write_csv(rows, str(tmp_path / name / 'learning_curve.csv'))
+    assert tool.read_csv(str(tmp_path / 'a' / 'learning_curve.csv')) == rows
+    series = {n: rows for n in ('a', 'b')}
+    tool.plot(series, str(tmp_path / 'both.png'), 'two', x='iter')
+    assert (tmp_path / 'both.png').read_bytes()[:4] == b'\x89PNG'
+    (tmp_path / 'bad.csv').write_text('seed,value\n0,1\n')
+    with pytest.raises(ValueError, match='bad.csv: expected the header'):
+        tool.read_csv(str(tmp_path / 'bad.csv'))

@@ -13,7 +13,8 @@ and metric; run ``train`` rows hold the loss and the learning rate, teacher
 momentum and temperature as applied at that iteration, and with
 ``--diagnose`` gradient norms per parameter group and collapse indicators,
 see :class:`DiagnosticsHook`) and ``learning_curve.png`` (mean +- std
-over seeds, baselines as horizontal lines) into ``--out``.
+over seeds, baselines as horizontal lines) into ``--out``; ``--plot
+CSV [CSV ...]`` only draws several such files on one figure, by iteration.
 
 A run stops at the budget or at the end of the config's schedule,
 whichever comes first: shorten the schedule (``--cfg-options
@@ -205,20 +206,12 @@ def curve_config(cfg, seed: int, work_dir: str):
         type='CheckpointHook', interval=-1, save_last=False)
     cfg.default_hooks.pop('visualization', None)
     cfg.custom_hooks = [
-        h for h in cfg.get('custom_hooks', [])
-        if 'Visualization' not in h['type']
-        and h['type'] != 'ValidateAtStartHook'
-    ]
-    cfg.visualizer = dict(
-        type='UniversalVisualizer',
-        vis_backends=[dict(type='LocalVisBackend')])
+        h for h in cfg.get('custom_hooks', []) if 'Visualization' not in
+        h['type'] and h['type'] != 'ValidateAtStartHook']
+    cfg.visualizer = dict(type='UniversalVisualizer',
+                          vis_backends=[dict(type='LocalVisBackend')])
     cfg.train_cfg = dict(cfg.train_cfg, val_interval=10**9)
     return cfg
-
-
-def val_scores(cfg, model) -> Dict[str, float]:
-    """The config's validation metrics (kNN on held-out identities)."""
-    return evaluate(model, cfg.val_dataloader, cfg.val_evaluator, desc='val')
 
 
 def raw_pixel_scores(cfg) -> Dict[str, float]:
@@ -244,7 +237,8 @@ def run_seed(cfg, seed: int, args, protocols: List[Callable],
     cfg = curve_config(cfg, seed, work_dir)
 
     def scores(model):
-        out = val_scores(cfg, model)
+        # the config's validation metrics (kNN on held-out identities)
+        out = evaluate(model, cfg.val_dataloader, cfg.val_evaluator)
         for fn in protocols:
             out.update(fn(cfg, model, args.out))
         return out
@@ -277,35 +271,59 @@ def write_csv(rows: list, path: str) -> None:
         writer.writerows(rows)
 
 
-def plot(rows: list, path: str, title: str) -> None:
-    """Mean +- std over seeds per evaluation, baselines as lines."""
+def read_csv(path: str) -> list:
+    """Rows of a ``learning_curve.csv`` as :func:`write_csv` wrote them."""
+    with open(path, newline='') as f:
+        reader = csv.reader(f)
+        if tuple(next(reader, ())) != CSV_COLUMNS:
+            raise ValueError(f'{path}: expected the header '
+                             f'{",".join(CSV_COLUMNS)}')
+        return [(r[0], r[1], int(r[2]), float(r[3]), r[4], float(r[5]))
+                for r in reader]
+
+
+def plot(series: Dict[str, list], path: str, title: str,
+         x: str = 'minutes') -> None:
+    """Mean +- std over seeds per evaluation, baselines as lines.
+
+    Args:
+        series (dict): label -> CSV rows of one config.
+        path (str): output PNG.
+        title (str): figure title.
+        x (str): ``'minutes'`` or ``'iter'`` on the x axis.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    metrics = sorted({r[4] for r in rows if r[0] == 'pretrain'})
+    col = 3 if x == 'minutes' else 2
+    metrics = sorted({r[4] for rows in series.values() for r in rows
+                      if r[0] == 'pretrain'})
     fig, axes = plt.subplots(
         1, len(metrics), figsize=(4.5 * len(metrics), 3.6), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        curve: Dict[int, list] = {}
-        for run, seed, _, minutes, key, value in rows:
-            if run == 'pretrain' and key == metric:
-                curve.setdefault(seed, []).append((minutes, value))
-        # the k-th evaluation of every seed, averaged over seeds
-        n = min(len(v) for v in curve.values())
-        pts = torch.tensor([[v[i] for i in range(n)]
-                            for v in curve.values()])  # (seeds, n, 2)
-        x, y = pts[..., 0].mean(0), pts[..., 1].mean(0)
-        sd = pts[..., 1].std(0, unbiased=False)
-        ax.plot(x, y, marker='o', label=f'pretraining ({len(curve)} seeds)')
-        ax.fill_between(x, y - sd, y + sd, alpha=0.25)
-        ax.axhline(float(pts[:, 0, 1].mean()), color='grey', ls='--',
-                   label='random init')
-        raw = [r[5] for r in rows if r[0] == 'raw_pixels' and r[4] == metric]
+        raw = []
+        for (label, rows), colour in zip(series.items(), 'bgmck'):
+            curve: Dict[str, list] = {}
+            for r in rows:
+                if r[0] == 'pretrain' and r[4] == metric:
+                    curve.setdefault(r[1], []).append((r[col], r[5]))
+            raw += [r[5] for r in rows
+                    if r[0] == 'raw_pixels' and r[4] == metric]
+            # the k-th evaluation of every seed, averaged over seeds
+            n = min(len(v) for v in curve.values())
+            pts = torch.tensor([v[:n] for v in curve.values()])
+            xs, ys = pts[..., 0].mean(0), pts[..., 1].mean(0)
+            sd = pts[..., 1].std(0, unbiased=False)
+            ax.plot(xs, ys, marker='o', color=colour,
+                    label=f'{label} ({len(curve)} seeds)')
+            ax.fill_between(xs, ys - sd, ys + sd, color=colour, alpha=0.2)
+            ax.axhline(float(pts[:, 0, 1].mean()), color=colour, ls='--',
+                       lw=0.8, label=f'{label}: random init')
         if raw:
             ax.axhline(raw[0], color='red', ls=':', label='raw pixels')
-        ax.set_xlabel('training minutes')
+        ax.set_xlabel('training minutes' if x == 'minutes' else 'iteration')
         ax.set_ylabel(metric)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -315,9 +333,13 @@ def plot(rows: list, path: str, title: str) -> None:
 def parse_args():
     """Command-line arguments."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
+    parser.add_argument('config', nargs='?')
     parser.add_argument(
-        '--minutes', type=float, required=True,
+        '--plot', nargs='+', metavar='CSV',
+        help='only plot these learning_curve.csv files together (by '
+        'iteration, labelled by their folder) into --out')
+    parser.add_argument(
+        '--minutes', type=float, default=0.,
         help='training minutes per seed (evaluation not counted)')
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument(
@@ -335,6 +357,10 @@ def parse_args():
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction, help='overrides')
     args = parser.parse_args()
+    if args.plot:
+        return args
+    if args.config is None:
+        parser.error('give a CONFIG to train, or --plot CSV...')
     if args.minutes <= 0 or args.eval_every <= 0 or args.seeds < 1:
         parser.error('--minutes and --eval-every must be > 0 and --seeds '
                      '>= 1')
@@ -344,9 +370,17 @@ def parse_args():
 def main():
     """Train every seed, write the CSV and the plot."""
     args = parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    if args.plot:
+        series = {
+            osp.basename(osp.dirname(osp.abspath(p))): read_csv(p)
+            for p in args.plot
+        }
+        plot(series, osp.join(args.out, 'learning_curve.png'),
+             'kNN on held-out identities', x='iter')
+        return
     cfg = load_tool_config(args.config, args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'facessl'))
-    os.makedirs(args.out, exist_ok=True)
     protocols = [load_protocol(p) for p in args.protocols]
     if any(p in PROTOCOLS for p in args.protocols):
         write_eval_sets(cfg, osp.join(args.out, 'synthetic_eval'))
@@ -355,7 +389,7 @@ def main():
     for seed in range(args.seeds):
         run_seed(cfg, seed, args, protocols, rows)
         write_csv(rows, osp.join(args.out, 'learning_curve.csv'))
-    plot(rows, osp.join(args.out, 'learning_curve.png'),
+    plot({'pretraining': rows}, osp.join(args.out, 'learning_curve.png'),
          f'{osp.basename(args.config)}: {args.minutes:g} min x '
          f'{args.seeds} seeds')
     print(f'[curve] wrote {args.out}/learning_curve.csv and .png')
