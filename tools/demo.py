@@ -7,8 +7,10 @@ synthetic held-out identities (an insightface verification ``.bin``:
 10-fold accuracy; an IJB-C-style set: TAR@FAR and rank-1, through
 ``VerificationBin``/``VerificationMetric`` and ``IJBDataset``/``IJBMetric``),
 runs a real-data sanity check (a linear probe of real LFW face crops vs
-non-face patches, shipped by scikit-image), and leaves a checkpoint, the
-log, TensorBoard scalars and pictures in the work dir.
+non-face patches, shipped by scikit-image), compares the kNN top-1 of the
+pretrained network with the random one and with raw pixels on the same
+held-out queries (bootstrap confidence intervals), and leaves a
+checkpoint, the log, TensorBoard scalars and pictures in the work dir.
 """
 import argparse
 import glob
