@@ -342,6 +342,7 @@ def parse_args():
         '--minutes', type=float, default=0.,
         help='training minutes per seed (evaluation not counted)')
     parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument('--first-seed', type=int, default=0)
     parser.add_argument(
         '--eval-every', type=float, default=1.,
         help='training minutes between evaluations')
@@ -386,7 +387,7 @@ def main():
         write_eval_sets(cfg, osp.join(args.out, 'synthetic_eval'))
     rows = [('raw_pixels', '', 0, 0., key, value)
             for key, value in raw_pixel_scores(cfg).items()]
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         run_seed(cfg, seed, args, protocols, rows)
         write_csv(rows, osp.join(args.out, 'learning_curve.csv'))
     plot({'pretraining': rows}, osp.join(args.out, 'learning_curve.png'),
