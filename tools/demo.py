@@ -13,17 +13,18 @@ held-out queries (bootstrap confidence intervals), and leaves a
 checkpoint, the log, TensorBoard scalars and pictures in the work dir.
 """
 import argparse
+import copy
 import glob
 import os.path as osp
 
-import torch
 from mmengine.config import DictAction
+from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from facessl.evaluation.synthetic_protocols import (face_protocols,
                                                     write_eval_sets)
-from facessl.registry import DATASETS, MODELS
+from facessl.registry import DATASETS
 from facessl.utils.config import adapt_dist_backend, load_tool_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -37,6 +38,23 @@ def default_config() -> str:
         raise FileNotFoundError('no configs/dino/dino_vit-t-p8_*synthetic* '
                                 'config found')
     return found[0]
+
+
+class KeepInitialModel(Hook):
+    """Copy the network as the Runner initialised it, before any step.
+
+    The random-init column then scores the very network whose kNN the
+    validation before training reports.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self) -> None:
+        self.model = None
+
+    def before_train(self, runner) -> None:
+        """Keep a deep copy of ``runner.model`` (weights initialised)."""
+        self.model = copy.deepcopy(runner.model)
 
 
 def parse_args():
@@ -117,15 +135,15 @@ def main():
 
     # components build inside mmpretrain classes too: use facessl's scope
     init_default_scope(cfg.get('default_scope', 'facessl'))
-    torch.manual_seed(cfg.randomness.get('seed', 0))
-    random_model = MODELS.build(cfg.model)
-    random_model.init_weights()  # as the Runner does for the trained one
     eval_root = osp.join(cfg.work_dir, 'synthetic_eval')
     has_protocols = 'synthetic_verification_dataloader' in cfg
     if has_protocols:
         write_eval_sets(cfg, eval_root)
     runner = Runner.from_cfg(cfg)
+    initial = KeepInitialModel()
+    runner.register_hook(initial)
     runner.train()
+    random_model = initial.model
 
     start = next(h for h in runner.hooks
                  if type(h).__name__ == 'ValidateAtStartHook').metrics
