@@ -7,20 +7,24 @@ synthetic held-out identities (an insightface verification ``.bin``:
 10-fold accuracy; an IJB-C-style set: TAR@FAR and rank-1, through
 ``VerificationBin``/``VerificationMetric`` and ``IJBDataset``/``IJBMetric``),
 runs a real-data sanity check (a linear probe of real LFW face crops vs
-non-face patches, shipped by scikit-image), and leaves a checkpoint, the
-log, TensorBoard scalars and pictures in the work dir.
+non-face patches, shipped by scikit-image), compares the kNN top-1 of the
+pretrained network with the random one and with raw pixels on the same
+held-out queries (bootstrap confidence intervals), and leaves a
+checkpoint, the log, TensorBoard scalars and pictures in the work dir.
 """
 import argparse
 import copy
 import glob
 import os.path as osp
 
-import torch
 from mmengine.config import DictAction
+from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from facessl.registry import DATASETS, MODELS
+from facessl.evaluation.synthetic_protocols import (face_protocols,
+                                                    write_eval_sets)
+from facessl.registry import DATASETS
 from facessl.utils.config import adapt_dist_backend, load_tool_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -34,6 +38,23 @@ def default_config() -> str:
         raise FileNotFoundError('no configs/dino/dino_vit-t-p8_*synthetic* '
                                 'config found')
     return found[0]
+
+
+class KeepInitialModel(Hook):
+    """Copy the network as the Runner initialised it, before any step.
+
+    The random-init column then scores the very network whose kNN the
+    validation before training reports.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self) -> None:
+        self.model = None
+
+    def before_train(self, runner) -> None:
+        """Keep a deep copy of ``runner.model`` (weights initialised)."""
+        self.model = copy.deepcopy(runner.model)
 
 
 def parse_args():
@@ -58,42 +79,47 @@ def probe_real_faces(model, pipeline) -> float:
     return linear_probe(train_x, train_y, test_x, test_y)
 
 
-def write_eval_sets(cfg, root: str) -> None:
-    """Write the synthetic verification .bin and IJB set once into root."""
-    from facessl.datasets.synthetic.export_bin import \
-        write_synthetic_verification_bin
-    from facessl.datasets.synthetic.export_ijb import write_synthetic_ijb
-    data = cfg.train_dataloader.dataset
-    held_out = data.get('identity_offset', 0) + data.num_identities + 1000
-    gen = dict(data.get('generator_cfg') or {})
-    if not osp.isfile(osp.join(root, 'verification.bin')):
-        write_synthetic_verification_bin(
-            osp.join(root, 'verification.bin'),
-            num_pairs=600,
-            identity_offset=held_out,
-            generator_cfg=gen)
-    if not osp.isdir(osp.join(root, 'ijb')):
-        write_synthetic_ijb(
-            osp.join(root, 'ijb'),
-            num_identities=50,
-            identity_offset=held_out + 1000,
-            generator_cfg=gen)
+def knn_comparison(cfg, models: dict, num_resamples: int = 1000) -> list:
+    """Lines comparing kNN top-1 of ``models`` and raw pixels, with CIs.
 
-
-def face_protocols(cfg, model, root: str) -> dict:
-    """Verification (.bin) and IJB metrics of ``model`` on the sets in root.
+    Every network (and the raw validation pixels) is scored with the
+    config's kNN settings on the same held-out queries; the intervals are
+    95 % percentile bootstraps over those queries, the differences paired
+    (:mod:`facessl.evaluation.bootstrap`).
     """
-    from facessl.evaluation.evaluate import evaluate
-    results = {}
-    for name in ('verification', 'ijb'):
-        loader = copy.deepcopy(cfg[f'synthetic_{name}_dataloader'])
-        metric = copy.deepcopy(cfg[f'synthetic_{name}_evaluator'])
-        sub = root if name == 'verification' else osp.join(root, 'ijb')
-        loader['dataset']['data_root'] = sub
-        if 'data_root' in metric:
-            metric['data_root'] = sub
-        results.update(evaluate(model, loader, metric, desc=name))
-    return results
+    from facessl.evaluation.baselines import raw_pixel_features
+    from facessl.evaluation.bootstrap import (bootstrap_ci,
+                                              paired_bootstrap_ci)
+    from facessl.evaluation.features import extract_features
+    from facessl.evaluation.metrics.knn import knn_correct
+    metric = cfg.val_evaluator
+    knn = dict(k=metric.get('k', 20),
+               temperature=metric.get('temperature', 0.07))
+    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    pre = cfg.get('data_preprocessor') or {}
+    feats = {'raw pixels': raw_pixel_features(
+        dataset, pre.get('mean', (127.5, ) * 3),
+        pre.get('std', (127.5, ) * 3))}
+    for name, model in models.items():
+        feats[name] = extract_features(model, dataset)
+    correct = {
+        name: knn_correct(x, y, **knn).float() * 100
+        for name, (x, y) in feats.items()
+    }
+    lines = [f'kNN top-1 on {len(dataset)} held-out images '
+             '(95 % bootstrap CI over queries):']
+    for name, values in correct.items():
+        mean, low, high = bootstrap_ci(values, num_resamples)
+        lines.append(f'  {name:14s}{mean:6.1f} % [{low:5.1f}, {high:5.1f}]')
+    names = list(models)
+    for other in ['raw pixels'] + names[:-1]:
+        mean, low, high = paired_bootstrap_ci(correct[names[-1]],
+                                              correct[other], num_resamples)
+        verdict = ('better' if low > 0 else 'worse' if high < 0 else
+                   'not distinguishable')
+        lines.append(f'  {names[-1]} - {other}: {mean:+.1f} points '
+                     f'[{low:+.1f}, {high:+.1f}] ({verdict})')
+    return lines
 
 
 def main():
@@ -109,15 +135,15 @@ def main():
 
     # components build inside mmpretrain classes too: use facessl's scope
     init_default_scope(cfg.get('default_scope', 'facessl'))
-    torch.manual_seed(cfg.randomness.get('seed', 0))
-    random_model = MODELS.build(cfg.model)
-    random_model.init_weights()  # as the Runner does for the trained one
     eval_root = osp.join(cfg.work_dir, 'synthetic_eval')
     has_protocols = 'synthetic_verification_dataloader' in cfg
     if has_protocols:
         write_eval_sets(cfg, eval_root)
     runner = Runner.from_cfg(cfg)
+    initial = KeepInitialModel()
+    runner.register_hook(initial)
     runner.train()
+    random_model = initial.model
 
     start = next(h for h in runner.hooks
                  if type(h).__name__ == 'ValidateAtStartHook').metrics
@@ -140,6 +166,8 @@ def main():
                      f'{protocols[1][key]:13.2f}')
     lines.append(f'{"real LFW face/non-face probe (%)":34s}'
                  f'{100 * probe_random:13.2f}{100 * probe_trained:13.2f}')
+    lines += [''] + knn_comparison(
+        cfg, {'random init': random_model, 'pretrained': runner.model})
     lines += ['=' * 60, f'work dir: {osp.abspath(cfg.work_dir)}',
               '  checkpoints: epoch_*.pth   log + scalars: <timestamp>/',
               '  pictures: <timestamp>/vis_data/vis_image/   '

@@ -107,6 +107,40 @@ def knn_accuracy(feats: torch.Tensor,
     return {f'top{t}': (rank < t).float().mean().item() * 100 for t in topk}
 
 
+def knn_correct(feats: torch.Tensor,
+                labels: torch.Tensor,
+                k: int = 20,
+                temperature: float = 0.07,
+                batch_size: int = 256) -> torch.Tensor:
+    """Per-query top-1 correctness of leave-one-out weighted kNN.
+
+    The queries of :func:`knn_accuracy` (``leave_one_out=True``), one
+    boolean each, so that two feature extractors can be compared on the
+    same queries (e.g. with :func:`facessl.evaluation.bootstrap.
+    paired_bootstrap_ci`); ``knn_correct(...).float().mean() * 100`` is
+    ``knn_accuracy(...)['top1']``.
+
+    Args:
+        feats (torch.Tensor): (N, D) features; L2-normalised here.
+        labels (torch.Tensor): (N,) integer labels (any values).
+        k (int): neighbours; capped at N - 1. Defaults to 20.
+        temperature (float): vote temperature T. Defaults to 0.07.
+        batch_size (int): queries per similarity block. Defaults to 256.
+
+    Returns:
+        torch.Tensor: (N,) bool, whether each query's identity ranks first.
+    """
+    if len(feats) < 2:
+        raise ValueError(f'kNN accuracy needs at least 2 samples with '
+                         f'leave_one_out=True, got {len(feats)}')
+    feats = F.normalize(feats.float(), dim=1)
+    classes, labels = torch.unique(labels, return_inverse=True)
+    rank = _true_ranks(feats, labels, feats, labels, len(classes),
+                       min(k, len(feats) - 1), temperature, batch_size,
+                       leave_one_out=True)
+    return rank == 0
+
+
 def knn_bank_accuracy(bank_feats: torch.Tensor,
                       bank_labels: torch.Tensor,
                       query_feats: torch.Tensor,
