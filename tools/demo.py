@@ -17,7 +17,6 @@ import copy
 import glob
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -25,7 +24,8 @@ from mmengine.runner import Runner
 from facessl.evaluation.synthetic_protocols import (face_protocols,
                                                     write_eval_sets)
 from facessl.registry import DATASETS
-from facessl.utils.config import adapt_dist_backend, load_tool_config
+from facessl.utils.config import (CfgOptionsAction, adapt_dist_backend,
+                                  load_tool_config)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -63,7 +63,8 @@ def parse_args():
     parser.add_argument('--config', default=None, help='config to train')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='overrides')
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
+        help='overrides')
     return parser.parse_args()
 
 

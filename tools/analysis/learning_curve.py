@@ -38,7 +38,6 @@ import time
 from typing import Callable, Dict, List
 
 import torch
-from mmengine.config import DictAction
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -50,7 +49,7 @@ from facessl.evaluation.synthetic_protocols import (PROTOCOLS,
                                                     face_protocols,
                                                     write_eval_sets)
 from facessl.registry import DATASETS
-from facessl.utils.config import load_tool_config
+from facessl.utils.config import CfgOptionsAction, load_tool_config
 
 CSV_COLUMNS = ('run', 'seed', 'iter', 'minutes', 'metric', 'value')
 
@@ -356,7 +355,8 @@ def parse_args():
         'centred teacher-student loss, teacher entropies (train/diag/*)')
     parser.add_argument('--out', default='work_dirs/learning_curve')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='overrides')
+        '--cfg-options', nargs='+', action=CfgOptionsAction,
+        help='overrides')
     args = parser.parse_args()
     if args.plot:
         return args
