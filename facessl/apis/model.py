@@ -94,16 +94,10 @@ def default_device(device: Optional[Union[str, torch.device]] = None
 
 def _strict_load(module: nn.Module, state: dict, path: str,
                  what: str) -> None:
-    """``load_state_dict(strict=True)`` with an error naming the file."""
-    own = set(module.state_dict())
-    missing = sorted(own - set(state))
-    unexpected = sorted(set(state) - own)
-    if missing or unexpected:
-        raise RuntimeError(
-            f'{path}: does not match {what}: {len(missing)} missing keys '
-            f'(first {missing[:3]}), {len(unexpected)} unexpected keys '
-            f'(first {unexpected[:3]})')
-    module.load_state_dict(state, strict=True)
+    """Strict load whose error names the file and ``what`` it was for."""
+    from facessl.utils.checkpoint import load_state_dict_checked
+    load_state_dict_checked(module, state, f'{path} ({what})',
+                            hint='is it a checkpoint of this config?')
 
 
 def load_pretrained(model: nn.Module, path: str) -> None:
@@ -121,8 +115,10 @@ def load_pretrained(model: nn.Module, path: str) -> None:
 
     Raises:
         FileNotFoundError: no such file.
-        RuntimeError: the keys match neither layout; the message names the
-            file and the first missing and unexpected keys.
+        RuntimeError: the file holds no state dict.
+        CheckpointMismatchError: the keys match neither layout (a
+            ``KeyError``); the message names the file and the first missing
+            and unexpected keys.
     """
     from facessl.utils.checkpoint import load_local_checkpoint
     ckpt = load_local_checkpoint(path, map_location='cpu')

@@ -22,6 +22,7 @@ from mmengine.registry import DefaultScope
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from facessl.converters.common import BACKBONE_PART
+from facessl.utils.checkpoint import load_state_dict_checked
 from .embedding import EmbeddingNet, embedding_net
 
 
@@ -68,29 +69,17 @@ def build_model(config: Union[str, Config],
     return model
 
 
-def _mismatch(path: str, target: nn.Module, missing, unexpected) -> str:
-    return (f'{path} does not match {type(target).__name__}: missing keys '
-            f'{list(missing)[:5]} ({len(missing)}), unexpected keys '
-            f'{list(unexpected)[:5]} ({len(unexpected)}); is it a '
-            'checkpoint of this config?')
-
-
 def load_strict(module: nn.Module, state: dict, path: str) -> None:
-    """``module.load_state_dict(state, strict=True)`` with a clear error.
+    """Load ``state`` into ``module`` strictly
+    (:func:`facessl.utils.checkpoint.load_state_dict_checked`).
 
     Raises:
-        KeyError: missing or unexpected keys (names ``path``, the first
-            keys and their counts).
-        ValueError: a tensor of the wrong shape.
+        CheckpointMismatchError: a ``KeyError`` and ``ValueError`` naming
+            ``path`` and the first missing / unexpected keys and size
+            mismatches.
     """
-    try:
-        result = module.load_state_dict(state, strict=False)
-    except RuntimeError as err:
-        raise ValueError(f'{path} does not fit {type(module).__name__}: '
-                         f'{err}') from err
-    if result.missing_keys or result.unexpected_keys:
-        raise KeyError(_mismatch(path, module, result.missing_keys,
-                                 result.unexpected_keys))
+    load_state_dict_checked(
+        module, state, path, hint='is it a checkpoint of this config?')
 
 
 def build_embedding_net(config: Union[str, Config],

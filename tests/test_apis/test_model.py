@@ -64,10 +64,10 @@ def test_pretrained_loads_strictly(tmp_path):
     del state['backbone.cls_token']
     state['backbone.extra'] = torch.zeros(1)
     torch.save(dict(state_dict=state), ckpt)
-    with pytest.raises(RuntimeError, match=r"epoch_1.pth: does not match "
-                       r"the DINO model: 1 missing keys \(first "
-                       r"\['backbone.cls_token'\]\), 1 unexpected keys "
-                       r"\(first \['backbone.extra'\]\)"):
+    with pytest.raises(KeyError, match=r"epoch_1.pth \(the DINO model\) "
+                       r"does not match DINO: missing "
+                       r"\['backbone.cls_token'\] \(1\), unexpected "
+                       r"\['backbone.extra'\] \(1\)"):
         get_model(TINY, pretrained=ckpt)
     with pytest.raises(FileNotFoundError, match='nope.pth does not exist'):
         get_model(TINY, pretrained=str(tmp_path / 'nope.pth'))

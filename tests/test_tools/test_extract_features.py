@@ -206,8 +206,8 @@ def test_config_dataset_and_errors(checkpoint, tmp_path, tool):
         tool([CONFIG, path, '--out-dir', out, '--split', 'test'])
     other = str(tmp_path / 'other.pth')
     torch.save(dict(state_dict=dict(foo=torch.zeros(1))), other)
-    with pytest.raises(RuntimeError, match=r'other.pth: does not match .*'
-                       r"unexpected keys \(first \['foo'\]\)"):
+    with pytest.raises(KeyError, match=r'other.pth \(the DINO model\) does '
+                       r"not match DINO: .*unexpected \['foo'\] \(1\)"):
         tool([CONFIG, other, '--out-dir', out])
     with pytest.raises(FileNotFoundError, match='nope.pth does not exist'):
         tool([CONFIG, str(tmp_path / 'nope.pth'), '--out-dir', out])
