@@ -37,7 +37,9 @@ class TeacherStudent(BaseSelfSupervisor):
 
     Multi-crop: :meth:`forward_views` groups the views by resolution, runs
     the backbone once per resolution on the concatenated batch and the neck
-    and head once on all features (DINO's ``MultiCropWrapper``).
+    and head once on all features (DINO's ``MultiCropWrapper``). Without a
+    neck, a convolutional backbone's last map ``(B, C, h, w)`` is globally
+    average-pooled per resolution (DINO's ResNet, whose ``fc`` is removed).
 
     Subclasses implement ``loss()``; extra teacher sub-modules are added by
     extending :attr:`teacher_keys`.
@@ -193,6 +195,9 @@ class TeacherStudent(BaseSelfSupervisor):
                 for k in kwargs[idx[0]]
             }
             out = _last(backbone(batch, **extra))
+            if neck is None and out.dim() == 4:
+                # a CNN without a neck (DINO's ResNet): pool per resolution
+                out = out.mean((2, 3))
             for i, chunk in zip(idx, out.chunk(len(idx))):
                 feats[i] = chunk
         x = torch.cat(feats) if len(feats) > 1 else feats[0]
@@ -235,10 +240,13 @@ class TeacherStudent(BaseSelfSupervisor):
 
         Returns:
             list[DataSample]: each with ``feat``, the 1-D teacher backbone
-            feature (the cls token for a ViT) of its image.
+            feature of its image (the cls token for a ViT, the globally
+            average-pooled last map for a CNN).
         """
         x = inputs if isinstance(inputs, torch.Tensor) else inputs[0]
         feats = self.forward_views(x, teacher=True, with_head=False)
+        if feats.dim() == 4:  # a convolutional map: global average pool
+            feats = feats.mean((2, 3))
         if feats.dim() != 2:
             raise ValueError(f'{type(self).__name__}.predict: expected a '
                              f'(batch, dim) backbone feature, got shape '
