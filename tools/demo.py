@@ -14,7 +14,6 @@ checkpoint, the log, TensorBoard scalars and pictures in the work dir.
 """
 import argparse
 import copy
-import glob
 import os.path as osp
 
 from mmengine.hooks import Hook
@@ -30,14 +29,16 @@ from facessl.utils.config import (CfgOptionsAction, adapt_dist_backend,
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
+DEMO_CONFIG = ('configs/dino/'
+               'dino_resnet18-w32_1xb32-coslr-40e_synthetic-faces.py')
+
+
 def default_config() -> str:
-    """The DINO ViT-T/8 synthetic-faces config the README demo trains."""
-    found = sorted(
-        glob.glob(osp.join(REPO, 'configs/dino/dino_vit-t-p8_*synthetic*')))
-    if not found:
-        raise FileNotFoundError('no configs/dino/dino_vit-t-p8_*synthetic* '
-                                'config found')
-    return found[0]
+    """The DINO synthetic-faces config the README demo trains."""
+    path = osp.join(REPO, DEMO_CONFIG)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'the demo config {DEMO_CONFIG} is missing')
+    return path
 
 
 class KeepInitialModel(Hook):
@@ -80,13 +81,17 @@ def probe_real_faces(model, pipeline) -> float:
     return linear_probe(train_x, train_y, test_x, test_y)
 
 
-def knn_comparison(cfg, models: dict, num_resamples: int = 1000) -> list:
+def knn_comparison(cfg, models: dict, num_resamples: int = 1000) -> tuple:
     """Lines comparing kNN top-1 of ``models`` and raw pixels, with CIs.
 
     Every network (and the raw validation pixels) is scored with the
     config's kNN settings on the same held-out queries; the intervals are
     95 % percentile bootstraps over those queries, the differences paired
     (:mod:`facessl.evaluation.bootstrap`).
+
+    Returns:
+        tuple: the lines, the validation dataset and ``{name: (features,
+        labels)}`` of raw pixels and every model.
     """
     from facessl.evaluation.baselines import raw_pixel_features
     from facessl.evaluation.bootstrap import (bootstrap_ci,
@@ -120,7 +125,28 @@ def knn_comparison(cfg, models: dict, num_resamples: int = 1000) -> list:
                    'not distinguishable')
         lines.append(f'  {names[-1]} - {other}: {mean:+.1f} points '
                      f'[{low:+.1f}, {high:+.1f}] ({verdict})')
-    return lines
+    return lines, dataset, feats
+
+
+def draw_retrieval(runner, dataset, feats: dict, num_queries: int = 6,
+                   k: int = 5) -> None:
+    """File ``knn_retrieval``: held-out queries and their neighbours.
+
+    The queries are evenly spaced over the validation set (several
+    identities); each embedding's ``k`` nearest neighbours are framed
+    green (same identity) or red.
+    """
+    from facessl.visualization import retrieval_grid, to_rgb_image
+    queries = [i * len(dataset) // num_queries for i in range(num_queries)]
+    images = [
+        to_rgb_image(dataset[i]['inputs'], channel_order='bgr')
+        for i in range(len(dataset))
+    ]
+    labels = feats['raw pixels'][1].tolist()
+    grid = retrieval_grid(images, labels,
+                          {name: x for name, (x, _) in feats.items()},
+                          queries, k=k)
+    runner.visualizer.add_image('knn_retrieval', grid, runner.iter)
 
 
 def main():
@@ -167,11 +193,14 @@ def main():
                      f'{protocols[1][key]:13.2f}')
     lines.append(f'{"real LFW face/non-face probe (%)":34s}'
                  f'{100 * probe_random:13.2f}{100 * probe_trained:13.2f}')
-    lines += [''] + knn_comparison(
+    comparison, dataset, feats = knn_comparison(
         cfg, {'random init': random_model, 'pretrained': runner.model})
+    lines += [''] + comparison
+    draw_retrieval(runner, dataset, feats)
     lines += ['=' * 60, f'work dir: {osp.abspath(cfg.work_dir)}',
               '  checkpoints: epoch_*.pth   log + scalars: <timestamp>/',
-              '  pictures: <timestamp>/vis_data/vis_image/   '
+              '  pictures (views, activation, knn_retrieval): '
+              '<timestamp>/vis_data/vis_image/   '
               f'TensorBoard: tensorboard --logdir {cfg.work_dir}']
     runner.logger.info('\n'.join(lines))
     improved = all(end[k] > start[k] for k in start if 'top1' in k)

@@ -1,16 +1,16 @@
-# Linear probe of the DINO demo's ViT-T/8 on synthetic identities. After
-# `make demo` (tools/demo.py trains
-# configs/dino/dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py into
-# work_dirs/demo/; its last checkpoint, epoch_8.pth, is the default below):
+# Linear probe of the ViT-T/8 DINO demo's teacher on synthetic identities,
+# after training
+# configs/dino/dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py with
+# tools/train.py (its last checkpoint is the default below):
 #
 #   python tools/train.py \
 #       configs/linear_probe/linear-probe_vit-t-p8_1xb64-10e_synthetic-faces.py
 #
-# Another checkpoint (e.g. the DINO config trained with tools/train.py,
-# work_dirs/dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces/epoch_8.pth):
-# --cfg-options model.backbone.init_cfg.checkpoint=PATH (prefix
-# 'teacher.backbone.' probes DINO's teacher, 'backbone.' the student:
-# model.backbone.init_cfg.prefix=backbone.).
+# Another checkpoint: --cfg-options model.backbone.init_cfg.checkpoint=PATH
+# (prefix 'teacher.backbone.' probes DINO's teacher, 'backbone.' the
+# student: model.backbone.init_cfg.prefix=backbone.). The network of
+# `make demo` is a ResNet: linear-probe_resnet18-w32_1xb64-10e_synthetic-
+# faces.py.
 #
 # Identity classification of the demo's 50 held-out identities (ids
 # 500-549, never seen in DINO pretraining): a linear classifier on the
@@ -39,7 +39,8 @@ model = dict(
     backbone=dict(
         img_size=img_size,
         init_cfg=dict(
-            checkpoint='work_dirs/demo/epoch_8.pth')),  # `make demo`
+            checkpoint='work_dirs/dino_vit-t-p8_1xb32-coslr-8e_'
+            'synthetic-faces/epoch_8.pth')),
     head=dict(num_classes=num_identities))
 
 resize = [

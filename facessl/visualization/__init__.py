@@ -11,3 +11,5 @@ from .region_heatmaps import (probability_overlay,  # noqa: F401
                               region_heatmap_grid, region_map)
 from .berl import (berl_panel, berl_pictures, rotated_views,  # noqa: F401
                    shade_depth)
+from .retrieval import (activation_grid, feature_energy_maps,  # noqa: F401
+                        nearest_neighbours, retrieval_grid)

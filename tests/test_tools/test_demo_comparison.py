@@ -32,9 +32,11 @@ def test_knn_comparison_lines():
         models[name] = MODELS.build(
             dict(cfg.model, data_preprocessor=cfg.data_preprocessor))
         models[name].init_weights()
-    lines = _demo().knn_comparison(cfg, models, num_resamples=200)
+    lines, dataset, feats = _demo().knn_comparison(
+        cfg, models, num_resamples=200)
     assert len(lines) == 1 + 3 + 2
-    dataset = DATASETS.build(cfg.val_dataloader.dataset)
+    assert list(feats) == ['raw pixels', 'random init', 'pretrained']
+    assert len(dataset) == len(feats['pretrained'][0])
     expected = {
         'raw pixels': knn_accuracy(*raw_pixel_features(dataset), k=2),
         'random init': knn_accuracy(

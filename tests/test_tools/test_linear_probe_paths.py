@@ -10,7 +10,7 @@ from mmengine.config import Config
 from tests.conftest import REPO_ROOT
 
 PROBE = ('configs/linear_probe/'
-         'linear-probe_vit-t-p8_1xb64-10e_synthetic-faces.py')
+         'linear-probe_resnet18-w32_1xb64-10e_synthetic-faces.py')
 
 
 def demo_checkpoint(monkeypatch) -> str:
@@ -31,7 +31,7 @@ def demo_checkpoint(monkeypatch) -> str:
 
 def test_probe_config_and_readme_use_the_demo_checkpoint(monkeypatch):
     ckpt = demo_checkpoint(monkeypatch)
-    assert ckpt == 'work_dirs/demo/epoch_8.pth'
+    assert ckpt == 'work_dirs/demo/epoch_40.pth'
     cfg = Config.fromfile(osp.join(REPO_ROOT, PROBE))
     assert cfg.model.backbone.init_cfg.checkpoint == ckpt
     with open(osp.join(REPO_ROOT, 'configs/linear_probe/README.md')) as f:

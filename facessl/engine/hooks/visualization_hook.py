@@ -13,9 +13,11 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from facessl.registry import HOOKS
-from facessl.visualization import (attention_grid, cls_attention_maps,
-                                   default_view_names, last_block_attention,
-                                   to_rgb_image, view_grid)
+from facessl.visualization import (activation_grid, attention_grid,
+                                   cls_attention_maps, default_view_names,
+                                   feature_energy_maps, last_block,
+                                   last_block_attention, to_rgb_image,
+                                   view_grid)
 
 
 @contextmanager
@@ -56,7 +58,9 @@ class SSLVisualizationHook(Hook):
       backbone at ``backbone`` (mean and per head) for ``num_samples``
       validation faces (evenly spaced over the validation set, so several
       identities), or the first global views of the batch when there is no
-      validation loop.
+      validation loop; for a convolutional backbone (no transformer
+      blocks) ``ssl_activation`` instead: the L2 norm over channels of its
+      last feature map on the same faces.
 
     The hook runs on the main process only and leaves the global RNG states
     unchanged, so runs with and without it train identically.
@@ -67,7 +71,7 @@ class SSLVisualizationHook(Hook):
             Defaults to 10.
         num_samples (int): samples per picture. Defaults to 4.
         by_epoch (bool): count ``interval`` in epochs. Defaults to True.
-        backbone (str): dotted path from the model to the ViT to inspect;
+        backbone (str): dotted path from the model to the backbone to draw;
             models wrapped in an EMA (``.module``) are looked through.
             Defaults to 'teacher.backbone'.
         height (int): tile height of the pictures. Defaults to 112.
@@ -147,7 +151,7 @@ class SSLVisualizationHook(Hook):
         runner.visualizer.add_image('ssl_views', grid, step)
 
     def draw_attention(self, runner, step: int, data_batch=None) -> None:
-        """Write the backbone's class-token attention as ``ssl_attention``.
+        """Write ``ssl_attention`` (a ViT) or ``ssl_activation`` (a CNN).
 
         Args:
             runner (Runner): the runner.
@@ -171,16 +175,26 @@ class SSLVisualizationHook(Hook):
             raw = raw[:self.num_samples]
             data = model.data_preprocessor(
                 dict(inputs=raw, data_samples=None), False)
+            try:
+                last_block(backbone)
+                is_vit = True
+            except AttributeError:
+                is_vit = False
             with torch.no_grad():
-                weights = last_block_attention(backbone, data['inputs'])
+                if is_vit:
+                    weights = last_block_attention(backbone, data['inputs'])
+                else:
+                    maps = feature_energy_maps(backbone, data['inputs'])
+        faces = [to_rgb_image(img, channel_order='bgr') for img in raw]
+        titles = _labels(batch.get('data_samples'))[:len(faces)]
+        if not is_vit:
+            grid = activation_grid(faces, maps, titles, size=self.height)
+            runner.visualizer.add_image('ssl_activation', grid, step)
+            return
         extra = getattr(backbone, 'num_extra_tokens', 1)
         maps = cls_attention_maps(weights, tuple(raw.shape[-2:]), extra)
-        faces = [to_rgb_image(img, channel_order='bgr') for img in raw]
-        grid = attention_grid(
-            faces,
-            maps,
-            row_titles=_labels(batch.get('data_samples'))[:len(faces)],
-            size=self.height)
+        grid = attention_grid(faces, maps, row_titles=titles,
+                              size=self.height)
         runner.visualizer.add_image('ssl_attention', grid, step)
 
     # -------------------------------------------------------------- helpers
@@ -196,7 +210,7 @@ class SSLVisualizationHook(Hook):
                     print_log(
                         'SSLVisualizationHook: the model has no '
                         f"'{self.backbone}'; attention maps are skipped. "
-                        'Set backbone=<dotted path> to the ViT.',
+                        'Set backbone=<dotted path> to the backbone.',
                         logger='current',
                         level=logging.WARNING)
                 return None

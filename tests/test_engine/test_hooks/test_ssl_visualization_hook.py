@@ -37,11 +37,12 @@ def _vit():
 class ToySSL(BaseModel):
     """Student/teacher ViTs with a stand-in loss; predicts teacher feats."""
 
-    def __init__(self):
+    def __init__(self, make_backbone=None):
         super().__init__(data_preprocessor=PREPROCESSOR)
-        self.backbone = _vit()
+        make_backbone = make_backbone or _vit
+        self.backbone = make_backbone()
         self.teacher = nn.Module()
-        self.teacher.backbone = _vit()
+        self.teacher.backbone = make_backbone()
 
     def forward(self, inputs, data_samples=None, mode='tensor'):
         if mode == 'loss':
@@ -49,6 +50,8 @@ class ToySSL(BaseModel):
             return dict(loss=sum(f.pow(2).mean() for f in feats))
         with torch.no_grad():
             feats = self.teacher.backbone(inputs)[-1]
+        if feats.dim() == 4:
+            feats = feats.mean((2, 3))
         for sample, feat in zip(data_samples, feats):
             sample.set_field(feat, 'feat')
         return data_samples
@@ -104,19 +107,19 @@ def _images(work_dir):
     return found
 
 
-def test_hook_in_a_real_runner(tmp_path):
+def _run(tmp_path, model, epochs=2):
     loader = dict(
         batch_size=2,
         num_workers=0,
         sampler=dict(type='DefaultSampler', shuffle=False),
         collate_fn=dict(type='default_collate'))
     runner = Runner(
-        model=ToySSL(),
+        model=model,
         work_dir=str(tmp_path),
         train_dataloader=dict(loader, dataset=Faces(TRAIN_PIPELINE)),
         val_dataloader=dict(loader, dataset=Faces(VAL_PIPELINE)),
         val_evaluator=dict(type='KNNAccuracy', k=2),
-        train_cfg=dict(by_epoch=True, max_epochs=2, val_interval=1),
+        train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=1),
         val_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
@@ -126,11 +129,15 @@ def test_hook_in_a_real_runner(tmp_path):
         visualizer=dict(
             type='Visualizer',
             vis_backends=[dict(type='LocalVisBackend')],
-            name='ssl_vis_test'),
+            name=f'ssl_vis_{osp.basename(str(tmp_path))}'),
         default_scope='facessl',
         log_level='WARNING')
     runner.train()
-    found = _images(tmp_path)
+    return _images(tmp_path)
+
+
+def test_hook_in_a_real_runner(tmp_path):
+    found = _run(tmp_path, ToySSL())
     assert set(found) == {
         'ssl_views_0.png', 'ssl_views_2.png', 'ssl_attention_0.png',
         'ssl_attention_2.png', 'ssl_attention_4.png'
@@ -143,6 +150,22 @@ def test_hook_in_a_real_runner(tmp_path):
     att = cv2.imread(found['ssl_attention_4.png'])
     assert att.shape[1] == (2 + 2) * 112 + 5 * 2  # input, mean, 2 heads
     assert osp.getsize(found['ssl_attention_4.png']) < 300_000
+
+
+def test_convolutional_backbone_gets_activation_maps(tmp_path):
+    from mmpretrain.models import ResNet
+
+    def resnet():
+        return ResNet(depth=18, stem_channels=8, base_channels=8)
+
+    found = _run(tmp_path, ToySSL(resnet), epochs=1)
+    assert set(found) == {'ssl_views_0.png', 'ssl_activation_0.png',
+                          'ssl_activation_2.png'}
+    grid = cv2.imread(found['ssl_activation_2.png'])
+    assert grid.shape[1] == 2 * 112 + 3 * 2  # input, activation
+    # the overlay differs from the face: the map was drawn
+    face, act = grid[-112:, 2:114], grid[-112:, 116:228]
+    assert np.abs(face.astype(int) - act.astype(int)).mean() > 5
 
 
 class _FakeModel(nn.Module):
