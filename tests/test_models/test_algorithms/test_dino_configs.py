@@ -12,6 +12,7 @@ CONFIGS = [
     'configs/dino/dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py',
     'configs/dino/dino_vit-t-p8_4xb64-coslr-100e_ms1m.py',
     'configs/dino/dino_vit-s-p8_bench-official_synthetic-faces.py',
+    'configs/dino/dino_resnet18-w32_1xb32-coslr-40e_synthetic-faces.py',
 ]
 
 
@@ -54,3 +55,37 @@ def test_demo_config_builds_and_trains_one_step(repo_root):
     log = model.train_step(data, wrapper)
     assert torch.isfinite(log['loss'])
     assert not torch.equal(before, model.backbone.cls_token)
+
+
+def test_resnet_demo_config_pools_per_resolution_and_trains(repo_root):
+    cfg = Config.fromfile(osp.join(
+        repo_root,
+        'configs/dino/dino_resnet18-w32_1xb32-coslr-40e_synthetic-faces.py'))
+    assert cfg.model.get('neck') is None
+    model_cfg = cfg.model
+    model_cfg.data_preprocessor = cfg.data_preprocessor
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    wrapper_cfg = cfg.optim_wrapper.copy()
+    wrapper_cfg.optimizer = dict(wrapper_cfg.optimizer, fused=False)
+    wrapper = build_optim_wrapper(model, wrapper_cfg)
+    # 2 global views of 48 px and 2 local ones of 24 px: maps of 2x2 and
+    # 1x1, which only pooling per resolution can put in one batch
+    sizes = [48, 48, 24, 24]
+    data = dict(inputs=[torch.randint(0, 256, (4, 3, s, s),
+                                      dtype=torch.uint8) for s in sizes],
+                data_samples=None)
+    before = model.backbone.conv1.weight.clone()
+    log = model.train_step(data, wrapper)
+    assert torch.isfinite(log['loss'])
+    assert not torch.equal(before, model.backbone.conv1.weight)
+    # the evaluation feature: the teacher's last map, average-pooled
+    model.eval()
+    x = torch.randn(3, 3, 48, 48)
+    feats = model.forward_views(x, teacher=True, with_head=False)
+    expected = model.teacher['backbone'](x)[-1].mean((2, 3))
+    assert feats.shape == (3, 256)
+    assert torch.allclose(feats, expected, atol=1e-6)
+    samples = model.predict(x)
+    assert torch.allclose(samples[0].feat, expected[0], atol=1e-6)
