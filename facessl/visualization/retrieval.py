@@ -112,9 +112,10 @@ def retrieval_grid(images: Sequence[np.ndarray],
                    size: int = 64) -> np.ndarray:
     """Query faces and their nearest neighbours under each embedding.
 
-    One row per (query, embedding): the query, then its ``k`` nearest
-    neighbours framed green (same identity) or red (another one); the row
-    title names the embedding and its hits.
+    One row per query and embedding (the embeddings of one query one
+    after the other): the query, then its ``k`` nearest neighbours framed
+    green (same identity) or red (another one); the row title names the
+    embedding and its hits.
 
     Args:
         images (Sequence[np.ndarray]): RGB uint8 faces, one per sample.
@@ -133,9 +134,11 @@ def retrieval_grid(images: Sequence[np.ndarray],
         raise ValueError('retrieval_grid: images, labels and every feature '
                          'set need one entry per sample')
     faces = [resize_to_height(img, size) for img in images]
+    found = {name: nearest_neighbours(f, queries, k)
+             for name, f in feats.items()}
     rows, titles = [], []
-    for name, f in feats.items():
-        for q, nbrs in zip(queries, nearest_neighbours(f, queries, k)):
+    for i, q in enumerate(queries):  # each query under every embedding
+        for name, nbrs in ((name, nn[i]) for name, nn in found.items()):
             same = [labels[int(j)] == labels[q] for j in nbrs]
             rows.append([faces[q]] + [
                 _framed(faces[int(j)], SAME if s else OTHER)
