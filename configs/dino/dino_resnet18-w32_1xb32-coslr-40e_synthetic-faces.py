@@ -23,7 +23,6 @@
 _base_ = ['./dino_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py']
 
 max_epochs = 40
-warmup_epochs = 1
 feat_channels = 256  # ResNet-18 with base_channels=32: 32 * 8
 
 model = dict(
@@ -36,28 +35,10 @@ model = dict(
         norm_cfg=dict(type='BN')),
     head=dict(in_channels=feat_channels))
 
+# the ViT demo's warm-up, cosine lr and weight decay, ending at max_epochs
 param_scheduler = [
-    dict(
-        type='LinearLR',
-        start_factor=1e-3,
-        by_epoch=True,
-        begin=0,
-        end=warmup_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=1e-6,
-        by_epoch=True,
-        begin=warmup_epochs,
-        end=max_epochs,
-        convert_to_iter_based=True),
-    dict(
-        type='CosineAnnealingWeightDecay',
-        eta_min=0.4,
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        convert_to_iter_based=True),
+    dict(s, end=max_epochs) if s['end'] == _base_.max_epochs else s
+    for s in _base_.param_scheduler
 ]
 train_cfg = dict(max_epochs=max_epochs, val_interval=5)
 

@@ -33,6 +33,16 @@ def test_dino_config_components(repo_root, path):
         'LinearLR', 'CosineAnnealingLR', 'CosineAnnealingWeightDecay']
 
 
+def _build(cfg, model_cfg):
+    """Seeded model and its optimiser wrapper (unfused, for the CPU)."""
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    wrapper_cfg = cfg.optim_wrapper.copy()
+    wrapper_cfg.optimizer = dict(wrapper_cfg.optimizer, fused=False)
+    return model, build_optim_wrapper(model, wrapper_cfg)
+
+
 def test_demo_config_builds_and_trains_one_step(repo_root):
     cfg = Config.fromfile(osp.join(repo_root, CONFIGS[0]))
     model_cfg = cfg.model
@@ -41,12 +51,7 @@ def test_demo_config_builds_and_trains_one_step(repo_root):
                                    feedforward_channels=64)
     model_cfg.head.update(in_channels=32, hidden_dim=32, out_dim=64)
     model_cfg.loss.out_dim = 64
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    wrapper_cfg = cfg.optim_wrapper.copy()
-    wrapper_cfg.optimizer = dict(wrapper_cfg.optimizer, fused=False)
-    wrapper = build_optim_wrapper(model, wrapper_cfg)
+    model, wrapper = _build(cfg, model_cfg)
     sizes = [48, 48] + [24] * 2  # the demo's 2 global + 2 local views
     data = dict(inputs=[torch.randint(0, 256, (2, 3, s, s),
                                       dtype=torch.uint8) for s in sizes],
@@ -62,14 +67,12 @@ def test_resnet_demo_config_pools_per_resolution_and_trains(repo_root):
         repo_root,
         'configs/dino/dino_resnet18-w32_1xb32-coslr-40e_synthetic-faces.py'))
     assert cfg.model.get('neck') is None
+    # the schedules end with the 40 epochs, not the ViT demo's 8
+    assert cfg.train_cfg.max_epochs == 40
+    assert [s['end'] for s in cfg.param_scheduler] == [1, 40, 40]
     model_cfg = cfg.model
     model_cfg.data_preprocessor = cfg.data_preprocessor
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
-    wrapper_cfg = cfg.optim_wrapper.copy()
-    wrapper_cfg.optimizer = dict(wrapper_cfg.optimizer, fused=False)
-    wrapper = build_optim_wrapper(model, wrapper_cfg)
+    model, wrapper = _build(cfg, model_cfg)
     # 2 global views of 48 px and 2 local ones of 24 px: maps of 2x2 and
     # 1x1, which only pooling per resolution can put in one batch
     sizes = [48, 48, 24, 24]
