@@ -14,10 +14,9 @@
 checkpoint lookup, verification by ``tools/test.py``); this module holds
 what is specific to 3D-BERL.
 """
-import glob
-import json
-import os.path as osp
 from typing import Dict, List, Tuple
+
+from facessl.utils.scalars import scalar_records
 
 from .stage_chain import NO_VAL, cosine_schedule
 
@@ -97,26 +96,17 @@ def small_options(stage: int, num_identities: int = 16, images: int = 4,
 
 
 def read_scalars(stage_dir: str, key: str) -> List[Tuple[int, float]]:
-    """``(iter, value)`` of ``key`` in a run's ``vis_data/scalars.json``.
-
-    MMEngine's ``LocalVisBackend`` writes one JSON line per logging step
-    under ``<work_dir>/<timestamp>/vis_data/``; the newest run is read.
+    """``(iter, value)`` of ``key`` in a run's ``vis_data/scalars.json``
+    (the newest run; :func:`facessl.utils.scalars.scalar_records`).
 
     Raises:
         FileNotFoundError: no scalars file in ``stage_dir``.
     """
-    files = sorted(glob.glob(osp.join(stage_dir, '*', 'vis_data',
-                                      'scalars.json')))
-    if not files:
-        raise FileNotFoundError(f'{stage_dir}: no <timestamp>/vis_data/'
-                                'scalars.json (was it trained here?)')
     values = []
-    with open(files[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            if key in record:
-                values.append((int(record.get('iter', len(values))),
-                               float(record[key])))
+    for record in scalar_records(stage_dir):
+        if key in record:
+            values.append((int(record.get('iter', len(values))),
+                           float(record[key])))
     return values
 
 

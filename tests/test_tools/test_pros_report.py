@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
+from facessl.evaluation import baselines
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(REPO, 'tools/analysis/pros_report.py')
 
@@ -101,18 +103,18 @@ def test_baselines_hand_computed(report, monkeypatch):
     attrs = dict(
         train_dataloader=[[1, 0], [1, 1], [0, 0]],  # majority (1, 0)
         test_dataloader=[[1, 1], [0, 0]])  # 1 + 1 of 4 values right
-    monkeypatch.setattr(report, '_split_dataset', lambda cfg, loader, root:
+    monkeypatch.setattr(baselines, '_split_dataset', lambda cfg, loader, root:
                         _Infos([dict(attributes=np.array(a))
                                 for a in attrs[loader]]))
-    assert report.majority_accuracy(None, 'root') == 50.
+    assert baselines.majority_accuracy(None, 'root') == 50.
     face = np.full((68, 2), [3., 4.])
     face[45] = [13., 4.]  # outer eye corners 36 / 45: 10 px apart
     points = dict(train_dataloader=[np.ones((68, 2)), -np.ones((68, 2))],
                   test_dataloader=[face])  # the mean shape is all zeros
-    monkeypatch.setattr(report, '_split_dataset', lambda cfg, loader, root:
+    monkeypatch.setattr(baselines, '_split_dataset', lambda cfg, loader, root:
                         _Infos([dict(landmarks=p) for p in points[loader]]))
     expected = (67 * 5. + math.hypot(13, 4)) / 68 / 10 * 100
-    assert report.mean_shape_nme(None, 'root') == pytest.approx(expected)
+    assert baselines.mean_shape_nme(None, 'root') == pytest.approx(expected)
 
 
 def test_local_views(report):

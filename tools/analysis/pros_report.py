@@ -30,7 +30,6 @@ avoids thread oversubscription there)::
         --epochs 3 --ft-epochs 5
 """
 import argparse
-import glob
 import json
 import math
 import os.path as osp
@@ -40,7 +39,10 @@ from tqdm import tqdm
 
 from facessl.apis.stage_chain import (NO_VAL, evaluate_stage,
                                       resolve_config, train_stage)
-from facessl.models.utils.photometric_preprocessor import batched_views
+from facessl.evaluation.baselines import majority_accuracy, mean_shape_nme
+from facessl.utils.multiview_config import (local_views_per_image,
+                                            unaugmented_copy_options)
+from facessl.utils.scalars import scalar_records
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 PROS_CONFIG = 'configs/pros/pros_vit-t-p8_1xb32-coslr-8e_synthetic-faces.py'
@@ -60,8 +62,6 @@ PRETRAIN_KEYS = ('loss', 'cross_entropy', 'assign_entropy',
                  'num_dropped_crops')
 COLLAPSE_MARK = 'prototype collapse?'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-#: multi-crop transforms of the pretraining pipeline (``num_views`` each)
-MULTIVIEWS = ('MultiView', 'MultiViewWithGeometry', 'LAFSMultiView')
 
 
 def parse_args(argv=None):
@@ -193,106 +193,29 @@ def finetune_options(args, task: str, data_root: str, pretrained: str,
     return options
 
 
-def _plain(value):
-    """``value`` with every (Config)dict a plain dict, for option values."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_plain(v) for v in value)
-    return value
-
-
-def find_views(cfg) -> tuple:
-    """``(index, transform)`` of the multi-crop transform (one of
-    :data:`MULTIVIEWS`) in the pretraining pipeline."""
-    for i, step in enumerate(cfg.train_dataloader.dataset.pipeline):
-        if step['type'].split('.')[-1] in MULTIVIEWS:
-            return i, step
-    raise KeyError(f'{cfg.filename}: train_dataloader.dataset.pipeline has '
-                   f'no multi-crop transform (one of {", ".join(MULTIVIEWS)})')
-
-
-def local_views_per_image(cfg) -> int:
-    """Local views of one image in the pretraining pipeline (the views
-    after the first ``model.num_global_views``; un-augmented copies, of a
-    ``LAFSMultiView`` or appended by the preprocessor, not counted)."""
-    views = find_views(cfg)[1]['num_views']
-    views = views if isinstance(views, (list, tuple)) else [views]
-    return sum(views) - cfg.model.get('num_global_views', 2)
-
-
-def unaugmented_copy_options(cfg) -> dict:
-    """Options that give every view its un-augmented crop (ProS's crop
-    filter scores them): ``MultiViewWithGeometry`` crops and flips on the
-    workers, ``MultiViewPhotometricPreprocessor`` with
-    ``append_unaugmented`` applies the config's photometric recipe (a
-    per-image ``MultiView`` is split, see ``batched_views``) and appends
-    the crops; ``PackInputs`` packs ``num_views``. Empty when the
-    views already carry the crops (``LAFSMultiView`` of ``TwoImageView``).
-    """
-    index, views = find_views(cfg)
-    views = _plain(views)
-    if views['type'].split('.')[-1] == 'LAFSMultiView' and views.get(
-            'geo_key', 'img_geo') is not None:
-        return {}
-    geometric, prep = batched_views(
-        views, _plain(cfg.get('data_preprocessor') or {}), True)
-    pipeline = _plain(list(cfg.train_dataloader.dataset.pipeline))
-    pipeline[index] = dict(type='MultiViewWithGeometry',
-                           num_views=[g['num_views']
-                                      for g in prep['view_groups']],
-                           transforms=geometric)
-    for step in pipeline:
-        if step['type'].split('.')[-1] == 'PackInputs':
-            keys = tuple(step.get('meta_keys', ()))
-            step['meta_keys'] = keys + ('num_views', ) * (
-                'num_views' not in keys)
-    return {'train_dataloader.dataset.pipeline': pipeline,
-            'data_preprocessor': prep}
-
-
 def read_scalars(work_dir: str) -> list:
-    """Per-iteration training values from MMEngine's ``scalars.json``.
-
-    Args:
-        work_dir (str): a run's work dir (``<timestamp>/vis_data/`` inside).
-
-    Returns:
-        list[dict]: one dict per logged training iteration (``iter`` and
-        the :data:`PRETRAIN_KEYS` present), in iteration order.
-
-    Raises:
-        FileNotFoundError: no ``scalars.json`` in ``work_dir``.
-    """
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
-    if not files:
-        raise FileNotFoundError(f'{work_dir}: no */vis_data/scalars.json '
-                                '(was LocalVisBackend on?)')
-    records = {}
-    with open(files[-1]) as f:
-        for line in f:
-            row = json.loads(line)
-            if 'loss' in row and 'iter' in row:
-                records[row['iter']] = dict(
-                    iter=row['iter'],
-                    **{k: row[k] for k in PRETRAIN_KEYS if k in row})
+    """Per-iteration training values (``iter`` and the
+    :data:`PRETRAIN_KEYS` present), in iteration order, from the run's
+    ``scalars.json`` (FileNotFoundError if there is none)."""
+    records = {
+        row['iter']: dict(iter=row['iter'],
+                          **{k: row[k] for k in PRETRAIN_KEYS if k in row})
+        for row in scalar_records(work_dir) if 'loss' in row and 'iter' in row
+    }
     return [records[k] for k in sorted(records)]
 
 
 def read_val_metrics(work_dir: str, prefix: str = 'knn/') -> dict:
     """The last logged validation metrics whose names start with
     ``prefix`` (empty if none), from the run's ``scalars.json``."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    try:
+        rows = scalar_records(work_dir)
+    except FileNotFoundError:
+        return {}
     metrics = {}
-    if not files:
-        return metrics
-    with open(files[-1]) as f:
-        for line in f:
-            row = json.loads(line)
-            found = {k: v for k, v in row.items() if k.startswith(prefix)}
-            metrics = found or metrics
+    for row in rows:
+        found = {k: v for k, v in row.items() if k.startswith(prefix)}
+        metrics = found or metrics
     return metrics
 
 
@@ -338,47 +261,6 @@ def summarise_pretraining(records: list, num_prototypes: int,
         dropped_crops=int(sum(r.get('num_dropped_crops', 0)
                               for r in records)),
         local_crops=local_crops_per_iter * len(records))
-
-
-def _split_dataset(cfg, loader: str, data_root: str):
-    """The data set of a task config's loader on ``data_root``."""
-    from facessl.registry import DATASETS
-    from facessl.utils import register_all_modules
-    register_all_modules(init_default_scope=False)
-    dataset = dict(cfg[loader].dataset, data_root=data_root, pipeline=[])
-    return DATASETS.build(dataset)
-
-
-def majority_accuracy(cfg, data_root: str) -> float:
-    """Mean attribute accuracy (%) of predicting each attribute's
-    majority value on the training split, on the test split (the splits
-    of the attribute config ``cfg``): what a classifier that learnt
-    nothing of the image scores."""
-    def labels(loader):
-        ds = _split_dataset(cfg, loader, data_root)
-        return np.stack([ds.get_data_info(i)['attributes']
-                         for i in range(len(ds))]).astype(bool)
-
-    majority = labels('train_dataloader').mean(0) > 0.5
-    return float((labels('test_dataloader') == majority).mean() * 100)
-
-
-def mean_shape_nme(cfg, data_root: str) -> float:
-    """NME (%, inter-ocular: outer eye corners 36/45 of the 68 iBUG
-    points) on the test split of predicting the training split's mean
-    shape for every face (the splits of the alignment config ``cfg``)."""
-    from facessl.evaluation.metrics.nme import (interocular_distance,
-                                                landmark_nme)
-
-    def points(loader):
-        ds = _split_dataset(cfg, loader, data_root)
-        return np.stack([ds.get_data_info(i)['landmarks']
-                         for i in range(len(ds))]).astype(np.float64)
-
-    test = points('test_dataloader')
-    mean = np.broadcast_to(points('train_dataloader').mean(0), test.shape)
-    norm = interocular_distance(test, 36, 45)
-    return float(landmark_nme(mean, test, norm).mean() * 100)
 
 
 #: task -> (metric compared, baseline function, what the baseline is)
