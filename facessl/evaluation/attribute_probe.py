@@ -35,6 +35,10 @@ from .features import extract_features, linear_probe_predict
 #: Metric key prefix.
 PREFIX = 'attr'
 
+# the last held-out set packed by its pipeline, keyed by the data-set
+# config: a learning curve probes the same images at every evaluation
+_HELD_OUT: Dict[str, tuple] = {}
+
 
 def attribute_table(dataset) -> Tuple[torch.Tensor, torch.Tensor, tuple]:
     """Binary attributes and identity of every sample of ``dataset``.
@@ -220,14 +224,37 @@ def majority_baseline(attrs: torch.Tensor, identities: torch.Tensor,
     return _summary(per_attr, True)
 
 
+def held_out_set(cfg) -> Tuple[list, torch.Tensor, torch.Tensor, tuple]:
+    """The packed samples of ``cfg.val_dataloader.dataset`` and their labels.
+
+    The pipeline must be deterministic (a validation pipeline): its
+    outputs are kept for the next call with the same data-set config, so
+    that a learning curve renders the images once.
+
+    Returns:
+        tuple: ``(samples, attributes, identities, names)``, see
+        :func:`attribute_table`.
+    """
+    key = repr(cfg.val_dataloader.dataset)
+    if key not in _HELD_OUT:
+        dataset = DATASETS.build(cfg.val_dataloader.dataset)
+        table = attribute_table(dataset)
+        _HELD_OUT.clear()
+        _HELD_OUT[key] = ([dataset[i] for i in range(len(dataset))], ) + (
+            table)
+    return _HELD_OUT[key]
+
+
 def attributes(cfg, model, work_dir: Optional[str] = None
                ) -> Dict[str, float]:
     """Learning-curve protocol: attribute probe of ``model`` on held-out ids.
 
-    Builds ``cfg.val_dataloader.dataset`` (e.g. SyntheticFaces of
-    held-out identities), extracts the model's ``feat`` predictions with
+    Takes the samples of ``cfg.val_dataloader.dataset`` (e.g.
+    SyntheticFaces of held-out identities, :func:`held_out_set`), extracts
+    the model's ``feat`` predictions with
     :func:`~facessl.evaluation.features.extract_features` and runs
-    :func:`probe_attributes`. The model's train/eval mode is restored.
+    :func:`probe_attributes`. The model's train/eval mode and the global
+    random state are left as they were.
 
     Args:
         cfg (Config): a config with ``val_dataloader``.
@@ -237,12 +264,12 @@ def attributes(cfg, model, work_dir: Optional[str] = None
     Returns:
         dict: ``attr/mean_acc`` and ``attr/mean_balanced_acc``.
     """
-    dataset = DATASETS.build(cfg.val_dataloader.dataset)
-    attrs, ids, names = attribute_table(dataset)
+    samples, attrs, ids, names = held_out_set(cfg)
     was_training = model.training
     try:
-        feats, _ = extract_features(
-            model, dataset, cfg.val_dataloader.get('batch_size', 64))
+        with torch.random.fork_rng(devices=[]):
+            feats, _ = extract_features(
+                model, samples, cfg.val_dataloader.get('batch_size', 64))
     finally:
         model.train(was_training)
     return probe_attributes(feats, attrs, ids, names)
