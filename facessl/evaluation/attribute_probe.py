@@ -77,7 +77,7 @@ def attribute_table(dataset) -> Tuple[torch.Tensor, torch.Tensor, tuple]:
             raise ValueError(
                 f'attribute probe: data set {name} has no attributes (no '
                 "'attributes' key in its data infos); expected a data set "
-                'such as SyntheticFaces or FaceAttributeList')
+                'such as SyntheticFaces or AttributeList')
         rows = [info['attributes'] for info in infos]
         ids = [int(info.get('identity', info.get('gt_label', -1)))
                for info in infos]
