@@ -46,9 +46,33 @@ def linear_probe(train_x: torch.Tensor,
     is fitted full-batch with L-BFGS (a convex problem, so the result does
     not depend on a learning-rate schedule).
     """
+    num_classes = int(max(train_y.max(), test_y.max())) + 1
+    pred = linear_probe_predict(train_x, train_y, test_x, num_classes,
+                                weight_decay, steps)
+    return (pred == test_y).float().mean().item()
+
+
+def linear_probe_predict(train_x: torch.Tensor,
+                         train_y: torch.Tensor,
+                         test_x: torch.Tensor,
+                         num_classes: int,
+                         weight_decay: float = 1e-3,
+                         steps: int = 200) -> torch.Tensor:
+    """Test predictions of the classifier of :func:`linear_probe`.
+
+    Args:
+        train_x (Tensor): (N, D) features to fit on.
+        train_y (Tensor): (N,) labels in ``[0, num_classes)``.
+        test_x (Tensor): (M, D) features to classify.
+        num_classes (int): number of classes.
+        weight_decay (float): L2 penalty on the weights. Defaults to 1e-3.
+        steps (int): L-BFGS iterations. Defaults to 200.
+
+    Returns:
+        Tensor: (M,) predicted labels.
+    """
     mean, std = train_x.mean(0), train_x.std(0).clamp_min(1e-6)
     train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-    num_classes = int(max(train_y.max(), test_y.max())) + 1
     linear = torch.nn.Linear(train_x.shape[1], num_classes)
     opt = torch.optim.LBFGS(
         linear.parameters(), max_iter=steps, line_search_fn='strong_wolfe')
@@ -62,4 +86,4 @@ def linear_probe(train_x: torch.Tensor,
 
     opt.step(closure)
     with torch.no_grad():
-        return (linear(test_x).argmax(1) == test_y).float().mean().item()
+        return linear(test_x).argmax(1)

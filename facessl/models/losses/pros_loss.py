@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from facessl.registry import MODELS
+from .fra_loss import balanced_assignments
 
 
 def prototype_assignments(feats: torch.Tensor, prototypes: torch.Tensor,
@@ -157,20 +158,46 @@ class ProSLoss(nn.Module):
     negative entropy of the mean assignment of the student views given
     (the local views with the paper's pairing) that the keep mask keeps.
 
+    With ``sinkhorn_iters > 0`` the teacher assignments of each global
+    view are balanced over the batch by Sinkhorn-Knopp (every prototype
+    gets 1/K of the batch's mass, :func:`balanced_assignments`), as MSN's
+    released pre-training config does (``use_sinkhorn: true``, 3
+    iterations); the ProS paper does not say, so it is off by default.
+
     Args:
         teacher_temp (float): teacher temperature. Defaults to 0.025.
         student_temp (float): student temperature. Defaults to 0.1.
         me_max_weight (float): weight of the me-max term. Defaults to 1.
+        sinkhorn_iters (int): Sinkhorn iterations on the teacher
+            assignments, 0 for none. Defaults to 0.
     """
 
     def __init__(self,
                  teacher_temp: float = 0.025,
                  student_temp: float = 0.1,
-                 me_max_weight: float = 1.0) -> None:
+                 me_max_weight: float = 1.0,
+                 sinkhorn_iters: int = 0) -> None:
         super().__init__()
+        if int(sinkhorn_iters) != sinkhorn_iters or sinkhorn_iters < 0:
+            raise ValueError('ProSLoss: sinkhorn_iters must be an integer '
+                             f'>= 0, got {sinkhorn_iters!r}')
         self.teacher_temp = teacher_temp
         self.student_temp = student_temp
         self.me_max_weight = me_max_weight
+        self.sinkhorn_iters = int(sinkhorn_iters)
+
+    def teacher_assignments(self, teacher_logits: torch.Tensor
+                            ) -> torch.Tensor:
+        """``(M, B, K)`` teacher targets: softmax at ``teacher_temp``,
+        Sinkhorn-balanced over the batch of each view if enabled."""
+        with torch.no_grad():
+            if not self.sinkhorn_iters:
+                return F.softmax(teacher_logits / self.teacher_temp, dim=-1)
+            # (M, K, B, 1): each view's (K, B) matrix balanced alone
+            cos = teacher_logits.permute(0, 2, 1).unsqueeze(-1)
+            q = balanced_assignments(cos.float(), self.teacher_temp,
+                                     self.sinkhorn_iters, balance='image')
+            return q.squeeze(-1).permute(0, 2, 1).to(teacher_logits.dtype)
 
     def forward(self,
                 student_logits: torch.Tensor,
@@ -194,9 +221,7 @@ class ProSLoss(nn.Module):
             of all given student views when the mask keeps none, and then
             the me-max term is 0).
         """
-        with torch.no_grad():
-            teacher_probs = F.softmax(teacher_logits / self.teacher_temp,
-                                      dim=-1)
+        teacher_probs = self.teacher_assignments(teacher_logits)
         ce = pros_loss(student_logits, teacher_probs, self.student_temp,
                        keep_mask, pairing)
         probs = F.softmax(student_logits / self.student_temp, dim=-1)

@@ -175,3 +175,38 @@ def test_pros_loss_module_all_dropped():
     assert out['mean_entropy'].item() > 0  # of all views, for the log
     out['loss'].backward()
     assert torch.equal(s.grad, torch.zeros_like(s))
+
+
+def naive_sinkhorn(cos, temp, iters):
+    """MSN's distributed_sinkhorn on one process, as nested Python lists:
+    exp(c / T) as a (K, B) matrix, total mass 1, then rows (prototypes)
+    to 1/K and columns (samples) to 1/B in turn, columns rescaled to 1."""
+    batch, k = len(cos), len(cos[0])
+    q = [[math.exp(cos[b][j] / temp) for b in range(batch)]
+         for j in range(k)]
+    total = sum(map(sum, q))
+    q = [[v / total for v in row] for row in q]
+    for _ in range(iters):
+        q = [[v / sum(row) / k for v in row] for row in q]
+        cols = [sum(q[j][b] for j in range(k)) for b in range(batch)]
+        q = [[q[j][b] / cols[b] / batch for b in range(batch)]
+             for j in range(k)]
+    return [[q[j][b] * batch for j in range(k)] for b in range(batch)]
+
+
+def test_sinkhorn_teacher_targets_match_msn_by_hand():
+    torch.manual_seed(0)
+    cos = torch.rand(2, 5, 4) * 2 - 1  # (M, B, K)
+    loss = MODELS.build(dict(type='ProSLoss', teacher_temp=0.5,
+                             sinkhorn_iters=3))
+    got = loss.teacher_assignments(cos)
+    for view in range(2):
+        want = torch.tensor(naive_sinkhorn(cos[view].tolist(), 0.5, 3))
+        assert torch.allclose(got[view], want, atol=1e-5)
+    assert torch.allclose(got.sum(-1), torch.ones(2, 5), atol=1e-5)
+    # without Sinkhorn: the plain teacher softmax
+    plain = MODELS.build(dict(type='ProSLoss', teacher_temp=0.5))
+    assert torch.allclose(plain.teacher_assignments(cos),
+                          F.softmax(cos / 0.5, dim=-1))
+    with pytest.raises(ValueError, match='sinkhorn_iters'):
+        MODELS.build(dict(type='ProSLoss', sinkhorn_iters=-1))
