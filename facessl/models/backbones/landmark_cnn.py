@@ -80,6 +80,12 @@ class LandmarkCNN(BaseModule):
         with_last_conv (bool): keep torchvision's last 1x1 conv
             (160 -> 960 channels). LAFS drops it. Defaults to False.
         dropout (float): dropout before the linear layer. Defaults to 0.5.
+        bn_momentum (float): momentum of every batch norm's running
+            statistics. Defaults to 0.1, PyTorch's default and what a
+            hand-written MobileNetV3 gets; torchvision's builder sets
+            0.01, with which ~100 CPU iterations leave the statistics near
+            their initial values, and the eval-mode network then puts the
+            same landmarks on every face.
         init_cfg (dict, optional): ``dict(type='Pretrained',
             checkpoint=LOCAL_PATH, prefix='backbone.landmark_cnn.')`` loads
             the weights strictly from a local checkpoint (e.g. a stage-1
@@ -90,6 +96,7 @@ class LandmarkCNN(BaseModule):
                  num_landmarks: int = 196,
                  with_last_conv: bool = False,
                  dropout: float = 0.5,
+                 bn_momentum: float = 0.1,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if num_landmarks < 1:
@@ -97,6 +104,12 @@ class LandmarkCNN(BaseModule):
                 f'num_landmarks must be >= 1, got {num_landmarks}')
         self.num_landmarks = num_landmarks
         features = mobilenet_v3_large(weights=None).features
+        if not 0. < bn_momentum <= 1.:
+            raise ValueError(
+                f'bn_momentum must be in (0, 1], got {bn_momentum}')
+        for module in features.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.momentum = bn_momentum
         self.body = features if with_last_conv else features[:-1]
         channels = features[-1].out_channels if with_last_conv else \
             features[-2].out_channels

@@ -70,6 +70,9 @@ def test_resnet_demo_config_pools_per_resolution_and_trains(repo_root):
     # the schedules end with the 40 epochs, not the ViT demo's 8
     assert cfg.train_cfg.max_epochs == 40
     assert [s['end'] for s in cfg.param_scheduler] == [1, 40, 40]
+    temp = next(h for h in cfg.custom_hooks
+                if h['type'] == 'TeacherTempHook')
+    assert (temp['start'], temp['end']) == (0.02, 0.02)
     model_cfg = cfg.model
     model_cfg.data_preprocessor = cfg.data_preprocessor
     model, wrapper = _build(cfg, model_cfg)
