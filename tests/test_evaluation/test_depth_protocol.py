@@ -11,10 +11,10 @@ from facessl.evaluation.depth_protocol import (depth_correlation,
                                                true_depth_at)
 
 
-def _cfg(num_faces_offset=0):
+def _cfg(offset=0):
     return Config(dict(train_dataloader=dict(dataset=dict(
         type='SyntheticFaces', num_identities=4, img_size=112, seed=0,
-        identity_offset=num_faces_offset,
+        identity_offset=offset,
         generator_cfg=dict(background='plain')))))
 
 
@@ -59,7 +59,7 @@ def test_depth_set_is_frontal_held_out_and_deterministic(faces):
     again = render_depth_set(_cfg(), num_faces=2)
     np.testing.assert_array_equal(again[1], depth[:2])
     # identities 4 + 3000 + i: another training offset moves the set
-    moved = render_depth_set(_cfg(num_faces_offset=1), num_faces=1)
+    moved = render_depth_set(_cfg(offset=1), num_faces=1)
     np.testing.assert_array_equal(moved[1][0], depth[1])
 
 
