@@ -92,7 +92,8 @@ def stage_options(stage: int, args, chained: dict, eval_root: str) -> dict:
     options = {} if args.full else small_options(
         stage, epochs=tuple(args.epochs))
     options.update(chained)
-    options.update(eval_root_options(eval_root))  # every stage builds them
+    # tools/test.py scores the verification .bin (test_dataloader)
+    options.update(eval_root_options(eval_root, loaders=('test', )))
     options.update(getattr(args, f'stage{stage}_options') or {})
     return options
 
