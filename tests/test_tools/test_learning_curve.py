@@ -90,3 +90,14 @@ def test_plot_several_csv_files(tmp_path):
     (tmp_path / 'bad.csv').write_text('seed,value\n0,1\n')
     with pytest.raises(ValueError, match='bad.csv: expected the header'):
         tool.read_csv(str(tmp_path / 'bad.csv'))
+
+
+def test_plot_series_that_measured_different_metrics(tmp_path):
+    # stage 1 of a chain has no depth metric; stage 3 has both
+    tool = _tool()
+    stage1 = [('pretrain', '0', 0, 0., 'knn/top1', 8.),
+              ('pretrain', '0', 5, 1., 'knn/top1', 12.)]
+    stage3 = stage1 + [('pretrain', '0', 0, 0., 'depth/corr', 0.),
+                       ('pretrain', '0', 5, 1., 'depth/corr', 0.1)]
+    tool.plot({'s1': stage1, 's3': stage3}, str(tmp_path / 'p.png'), 't')
+    assert (tmp_path / 'p.png').read_bytes()[:4] == b'\x89PNG'

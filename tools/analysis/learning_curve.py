@@ -42,6 +42,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
+from facessl.engine.hooks import DiagnosticsHook
 from facessl.evaluation.baselines import raw_pixel_features
 from facessl.evaluation.evaluate import evaluate
 from facessl.evaluation.metrics.knn import knn_accuracy
@@ -115,63 +116,6 @@ class CurveHook(Hook):
                 self.next_eval_s += self.every_s
         if spent:
             raise BudgetSpent
-
-
-class DiagnosticsHook(Hook):
-    """Log collapse indicators and gradient flow as ``train/diag/*``.
-
-    Every iteration: the gradient norm of every parameter group (the first
-    two components of the parameter name, e.g. ``backbone.layers``,
-    ``head.last_layer``), measured as the optimiser steps (after clipping
-    and after a frozen layer's gradients were dropped: a frozen group reads
-    0); and, for a teacher-student model with a centred loss
-    (``model.loss_module.center``/``teacher_temp``, ``model.teacher.head``)
-    the teacher target entropy ``H(softmax((t - c) / T))`` and the entropy
-    of its batch mean, both as a fraction of ``ln K``: a uniform teacher
-    (collapse to the centre) reads 1 and 1, a one-hot collapse (every
-    sample on the same prototype) near 0 and 0, a healthy teacher low
-    per-sample and high batch-mean entropy.
-    """
-
-    priority = 'LOWEST'
-
-    def before_train(self, runner) -> None:
-        """Hook the optimiser and the teacher head."""
-        model = runner.model
-        groups: Dict[str, list] = {}
-        for name, param in model.named_parameters():
-            if param.requires_grad:
-                key = '.'.join(name.split('.')[:2])
-                groups.setdefault(key, []).append(param)
-        hub = runner.message_hub
-
-        def grad_norms(optimizer, args, kwargs):
-            for key, params in groups.items():
-                sq = sum(float(p.grad.float().pow(2).sum())
-                         for p in params if p.grad is not None)
-                hub.update_scalar(f'train/diag/grad_norm/{key}', sq**0.5)
-
-        runner.optim_wrapper.optimizer.register_step_pre_hook(grad_norms)
-        loss = getattr(model, 'loss_module', None)
-        teacher = getattr(model, 'teacher', None)
-        if (hasattr(loss, 'center') and hasattr(loss, 'teacher_temp')
-                and teacher is not None and 'head' in teacher):
-            teacher['head'].register_forward_hook(
-                lambda module, inputs, out: self._teacher_stats(
-                    hub, loss, out))
-
-    @staticmethod
-    @torch.no_grad()
-    def _teacher_stats(hub, loss, out: torch.Tensor) -> None:
-        log_k = torch.log(torch.tensor(float(out.shape[-1])))
-        q = torch.softmax((out.float() - loss.center) / loss.teacher_temp,
-                          dim=-1)
-        ent = -(q * q.clamp_min(1e-12).log()).sum(-1).mean()
-        mean = q.mean(0)
-        batch_ent = -(mean * mean.clamp_min(1e-12).log()).sum()
-        hub.update_scalar('train/diag/teacher_entropy', float(ent / log_k))
-        hub.update_scalar('train/diag/teacher_batch_entropy',
-                          float(batch_ent / log_k))
 
 
 def load_protocol(spec: str) -> Callable:
@@ -308,6 +252,8 @@ def plot(series: Dict[str, list], path: str, title: str,
                     curve.setdefault(r[1], []).append((r[col], r[5]))
             raw += [r[5] for r in rows
                     if r[0] == 'raw_pixels' and r[4] == metric]
+            if not curve:  # this series did not measure the metric
+                continue
             # the k-th evaluation of every seed, averaged over seeds
             n = min(len(v) for v in curve.values())
             pts = torch.tensor([v[:n] for v in curve.values()])

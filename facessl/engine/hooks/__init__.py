@@ -15,3 +15,4 @@ from .fra_visualization_hook import \
 from .berl_stage_hook import BERLStageHook  # noqa: F401
 from .berl_visualization_hook import BERLVisualizationHook  # noqa: F401
 from .partial_fc_hook import PartialFCCheckpointHook  # noqa: F401
+from .diagnostics_hook import DiagnosticsHook  # noqa: F401
