@@ -12,7 +12,7 @@ from facessl.utils.checkpoint import check_checkpoint_file
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
                                   build_runner, load_tool_config,
                                   parse_tool_args)
-from facessl.utils.dist import setup_cpu_dist
+from facessl.utils.dist import finish_dist, setup_cpu_dist
 
 
 def parse_args():
@@ -64,6 +64,7 @@ def main():
         with open(args.out, 'w') as f:
             json.dump({k: float(v) if hasattr(v, '__float__') else v
                        for k, v in metrics.items()}, f, indent=2)
+    finish_dist()
     return metrics
 
 

@@ -11,7 +11,7 @@ from facessl.engine.hooks import TrainingInterrupted
 from facessl.utils.config import (adapt_dist_backend, add_launch_args,
                                   build_runner, enable_amp, load_tool_config,
                                   parse_tool_args)
-from facessl.utils.dist import setup_cpu_dist
+from facessl.utils.dist import finish_dist, setup_cpu_dist
 from facessl.utils.resume import find_resume_checkpoint
 
 
@@ -94,6 +94,7 @@ def main():
     except TrainingInterrupted as stop:  # SIGTERM/SIGINT: saved, resumable
         print(stop, file=sys.stderr)
         sys.exit(stop.exit_code)
+    finish_dist()
 
 
 if __name__ == '__main__':

@@ -127,3 +127,16 @@ def setup_cpu_dist(cfg: Config) -> None:
             "with its own process's batch statistics", 'current',
             level=logging.WARNING)
     cfg.sync_bn = None
+
+
+def finish_dist() -> None:
+    """Leave the process group together: a barrier, then destroy it.
+
+    Without it one rank can exit while another's gloo threads still talk
+    to it, and that rank aborts at exit (``terminate called without an
+    active exception``, exit code -6) after a successful run. Does
+    nothing when no process group was started.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()

@@ -102,3 +102,10 @@ def test_cpu_slurm_start_builds_gloo_group_and_cpu_ddp(env):
     finally:
         if torch_dist.is_initialized():
             torch_dist.destroy_process_group()
+
+
+def test_finish_dist_without_a_process_group_does_nothing():
+    from facessl.utils.dist import finish_dist
+    assert not torch_dist.is_initialized()
+    finish_dist()  # no error, nothing started
+    assert not torch_dist.is_initialized()

@@ -1,4 +1,5 @@
 """DiagnosticsHook: gradient norms per group, one or several optimisers."""
+import uuid
 from types import SimpleNamespace
 
 import torch
@@ -20,7 +21,7 @@ class TwoParts(nn.Module):
 
 
 def _runner(model, wrapper):
-    hub = MessageHub.get_instance(f'diag_{id(model)}')
+    hub = MessageHub.get_instance(f'diag_{uuid.uuid4().hex}')  # fresh
     return SimpleNamespace(model=model, optim_wrapper=wrapper,
                            message_hub=hub)
 

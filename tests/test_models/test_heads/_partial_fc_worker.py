@@ -34,6 +34,7 @@ def worker(rank, port, out_dir):
     try:
         for case in CASES:
             run_case(rank, out_dir, *case)
+        dist.barrier()  # leave together (a rank exiting early aborts)
     finally:
         dist.destroy_process_group()
 
@@ -141,5 +142,6 @@ def ddp_worker(rank, port, out_dir):
     try:
         for separate in (False, True):
             ddp_case(rank, out_dir, separate)
+        dist.barrier()  # leave together (a rank exiting early aborts)
     finally:
         dist.destroy_process_group()

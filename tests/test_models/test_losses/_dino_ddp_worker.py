@@ -30,5 +30,6 @@ def worker(rank, port, out_dir):
         s = torch.randn(4, t.shape[1], OUT_DIM)
         loss(s, t)
         torch.save(loss.center, os.path.join(out_dir, f'center{rank}.pt'))
+        dist.barrier()  # leave together (a rank exiting early aborts)
     finally:
         dist.destroy_process_group()
